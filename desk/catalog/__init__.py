@@ -1,0 +1,1 @@
+"""Procedure catalog: the data model and its YAML loader."""

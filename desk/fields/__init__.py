@@ -1,0 +1,1 @@
+"""Japanese field types: 和暦 dates, kana, names, addresses, 個人番号."""

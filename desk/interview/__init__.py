@@ -1,0 +1,1 @@
+"""Interview engine: answers, step sequencing, validation results as data."""

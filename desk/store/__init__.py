@@ -1,0 +1,1 @@
+"""Encrypted local store: crypto envelope, key stores, SQLite models and repositories."""

@@ -1,0 +1,1 @@
+"""The linkage API: protocol models, HTTP client and outbox delivery; no Qt."""

@@ -1,0 +1,1 @@
+"""The reference gateway: the municipal end of the linkage API (FastAPI + SQLAlchemy)."""

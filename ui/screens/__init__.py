@@ -1,0 +1,1 @@
+"""Screens built in code from catalog steps."""

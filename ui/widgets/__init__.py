@@ -1,0 +1,1 @@
+"""Reusable widgets: number pad, era picker, large buttons."""
