@@ -1,0 +1,68 @@
+"""The SQLite engine of the device store: WAL, synchronous=FULL, BEGIN IMMEDIATE transactions."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+
+from desk.errors import StoreError
+
+BUSY_TIMEOUT_MS = 5000
+
+_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    # FULL: a committed draft survives a power cut (NORMAL may lose the last commits in WAL mode).
+    "PRAGMA synchronous=FULL",
+    "PRAGMA foreign_keys=ON",
+    f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}",
+    # Freed pages are zeroed, so deleted ciphertext does not linger in the file.
+    "PRAGMA secure_delete=ON",
+)
+
+
+def create_store_engine(path: Path) -> Engine:
+    """Create the engine for a store file, with the pragmas every connection needs.
+
+    Follows SQLAlchemy's recipe for pysqlite: the driver's own transaction handling is turned
+    off and every transaction starts with BEGIN IMMEDIATE, so writers take the lock up front
+    instead of failing half-way with SQLITE_BUSY.
+    """
+    engine = create_engine(f"sqlite+pysqlite:///{path}", future=True)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in _PRAGMAS:
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def check_integrity(engine: Engine) -> None:
+    """Run `PRAGMA quick_check`; a damaged file is kept and reported, never recreated.
+
+    Raises:
+        StoreError: with message id ``store.damaged`` when the check fails.
+    """
+    try:
+        with engine.connect() as connection:
+            result = connection.execute(text("PRAGMA quick_check")).scalar()
+    except Exception as exc:
+        raise StoreError("store.damaged") from exc
+    if result != "ok":
+        raise StoreError("store.damaged")
+
+
+def checkpoint(engine: Engine) -> None:
+    """Fold the WAL into the database file and truncate it (after shredding keys)."""
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -1,0 +1,334 @@
+"""The draft repository: create, autosave, resume, finalize and deliver drafts, all sealed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm import Session
+
+from desk.errors import StoreError
+from desk.ids import new_reference_code, new_ulid
+from desk.store import crypto
+from desk.store.database import check_integrity, checkpoint, create_store_engine
+from desk.store.keys import KeyStore
+from desk.store.models import Base, DraftRow, OutboxRow
+
+T = TypeVar("T")
+
+DRAFT, READY, RECEIVED, ATTENTION, DISCARDED = "DRAFT", "READY", "RECEIVED", "ATTENTION", "DISCARDED"
+PENDING, IN_FLIGHT, DONE, NEEDS_ATTENTION = "pending", "in_flight", "done", "attention"
+_DATA_KEY_ID = "dek"  # data sealed with a draft's own key; the header names which key opened it
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _json_bytes(value: Any) -> bytes:
+    # ensure_ascii=False: names stay as entered (IVS, private-use characters) in UTF-8.
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+
+
+@dataclass(frozen=True)
+class DraftSummary:
+    """What may be shown about a draft without opening it: no personal data."""
+
+    id: str
+    procedure_id: str
+    form_version: str
+    status: str
+    reference_code: str
+    position: str
+    mode: str
+    desk_id: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    uketsuke_bango: str | None = None
+    received_at: dt.datetime | None = None
+
+    @classmethod
+    def of(cls, row: DraftRow) -> DraftSummary:
+        """Copy the clear columns of a row."""
+        return cls(
+            id=row.id, procedure_id=row.procedure_id, form_version=row.form_version,
+            status=row.status, reference_code=row.reference_code, position=row.position,
+            mode=row.mode, desk_id=row.desk_id, created_at=row.created_at,
+            updated_at=row.updated_at, uketsuke_bango=row.uketsuke_bango,
+            received_at=row.received_at,
+        )
+
+
+@dataclass(frozen=True)
+class LoadedDraft:
+    """A draft opened with its key: the metadata and the decrypted answers."""
+
+    summary: DraftSummary
+    answers: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class OutboxEntry:
+    """A finalized application claimed for sending."""
+
+    application_id: str
+    payload: dict[str, Any]
+    attempts: int
+
+
+class DraftStore:
+    """Encrypted drafts and the outbox in one SQLite file.
+
+    Every public method is one unit of work in its own session and transaction; the store
+    is safe to use from one thread at a time per instance (make one per thread).
+    """
+
+    def __init__(self, path: Path, keys: KeyStore) -> None:
+        self.path = path
+        self._keys = keys
+        self.engine: Engine = create_store_engine(path)
+        check_integrity(self.engine)
+        with self._write("store.open_failed") as session:
+            Base.metadata.create_all(session.connection())
+        self.recover_in_flight()
+
+    def close(self) -> None:
+        """Release the connections."""
+        self.engine.dispose()
+
+    # -- transactions -----------------------------------------------------------------------
+
+    @contextmanager
+    def _write(self, message_id: str = "store.write_failed") -> Iterator[Session]:
+        """One write transaction; disk full, I/O and lock errors become StoreError."""
+        try:
+            with Session(self.engine, expire_on_commit=False) as session, session.begin():
+                yield session
+        except (DBAPIError, OSError) as exc:
+            raise StoreError(message_id, reason=type(getattr(exc, "orig", exc)).__name__) from exc
+
+    def _read(self, work: Callable[[Session], T]) -> T:
+        try:
+            with Session(self.engine, expire_on_commit=False) as session, session.begin():
+                return work(session)
+        except (DBAPIError, OSError) as exc:
+            raise StoreError("store.read_failed") from exc
+
+    # -- keys -------------------------------------------------------------------------------
+
+    def _dek_binding(self, draft_id: str, kek_id: str) -> crypto.Binding:
+        return crypto.Binding("drafts", draft_id, "wrapped_dek", 0, kek_id)
+
+    def _dek(self, row: DraftRow) -> bytes:
+        if row.wrapped_dek is None:
+            raise StoreError("store.shredded")
+        kek = self._keys.get(row.kek_id)
+        return crypto.unwrap_key(kek, row.wrapped_dek, self._dek_binding(row.id, row.kek_id))
+
+    @staticmethod
+    def _answers_binding(draft_id: str, version: int) -> crypto.Binding:
+        return crypto.Binding("drafts", draft_id, "answers", version, _DATA_KEY_ID)
+
+    @staticmethod
+    def _payload_binding(draft_id: str) -> crypto.Binding:
+        return crypto.Binding("outbox", draft_id, "payload", 1, _DATA_KEY_ID)
+
+    # -- drafts -----------------------------------------------------------------------------
+
+    def create(
+        self, procedure_id: str, form_version: str, *, mode: str, desk_id: str, position: str
+    ) -> DraftSummary:
+        """Create an empty draft with its own data key; the application id is fixed here."""
+        kek_id, kek = self._keys.current()
+        draft_id = new_ulid()
+        dek = crypto.new_key()
+        now = _now()
+        for _attempt in range(5):  # a reference code collision is rare; draw again
+            row = DraftRow(
+                id=draft_id, procedure_id=procedure_id, form_version=form_version, mode=mode,
+                desk_id=desk_id, status=DRAFT, reference_code=new_reference_code(),
+                position=position, created_at=now, updated_at=now, record_version=0,
+                kek_id=kek_id,
+                wrapped_dek=crypto.wrap_key(kek, dek, self._dek_binding(draft_id, kek_id)),
+                answers=crypto.seal(dek, _json_bytes({}), self._answers_binding(draft_id, 0)),
+            )
+            try:
+                with self._write() as session:
+                    session.add(row)
+                return DraftSummary.of(row)
+            except StoreError as exc:
+                if not isinstance(exc.__cause__, IntegrityError):
+                    raise
+        raise StoreError("store.write_failed")
+
+    def save(self, draft_id: str, answers: dict[str, Any], position: str) -> DraftSummary:
+        """Autosave: seal the answers under a new record version and commit durably."""
+        with self._write() as session:
+            row = self._get(session, draft_id)
+            if row.status != DRAFT:
+                raise StoreError("store.not_editable")
+            dek = self._dek(row)
+            version = row.record_version + 1
+            row.answers = crypto.seal(
+                dek, _json_bytes(answers), self._answers_binding(draft_id, version)
+            )
+            row.record_version = version
+            row.position = position
+            row.updated_at = _now()
+            return DraftSummary.of(row)
+
+    def load(self, draft_id: str) -> LoadedDraft:
+        """Open a draft; TamperedError if its ciphertext does not belong to it."""
+
+        def work(session: Session) -> LoadedDraft:
+            row = self._get(session, draft_id)
+            if row.answers is None:
+                raise StoreError("store.shredded")
+            plain = crypto.open_sealed(
+                self._dek(row), row.answers, self._answers_binding(row.id, row.record_version)
+            )
+            return LoadedDraft(DraftSummary.of(row), json.loads(plain))
+
+        return self._read(work)
+
+    def summary(self, draft_id: str) -> DraftSummary:
+        """Return a draft's metadata."""
+        return self._read(lambda s: DraftSummary.of(self._get(s, draft_id)))
+
+    def resumable(self, *, mode: str, desk_id: str) -> list[DraftSummary]:
+        """Unfinished drafts of this desk, newest first (metadata only)."""
+
+        def work(session: Session) -> list[DraftSummary]:
+            rows = session.scalars(
+                select(DraftRow)
+                .where(DraftRow.status == DRAFT, DraftRow.mode == mode,
+                       DraftRow.desk_id == desk_id)
+                .order_by(DraftRow.updated_at.desc())
+            )
+            return [DraftSummary.of(r) for r in rows]
+
+        return self._read(work)
+
+    def discard(self, draft_id: str) -> None:
+        """Crypto-shred a draft: its wrapped key and ciphertext are deleted, the WAL folded in."""
+        with self._write() as session:
+            row = self._get(session, draft_id)
+            row.wrapped_dek = None
+            row.answers = None
+            row.status = DISCARDED
+            row.updated_at = _now()
+        checkpoint(self.engine)
+
+    @staticmethod
+    def _get(session: Session, draft_id: str) -> DraftRow:
+        row = session.get(DraftRow, draft_id)
+        if row is None:
+            raise StoreError("store.not_found")
+        return row
+
+    # -- outbox -----------------------------------------------------------------------------
+
+    def finalize(self, draft_id: str, payload: dict[str, Any]) -> None:
+        """Freeze the application: status READY and the sealed outbox row in one transaction."""
+        body = _json_bytes(payload)
+        with self._write() as session:
+            row = self._get(session, draft_id)
+            if row.status != DRAFT:
+                raise StoreError("store.not_editable")
+            now = _now()
+            row.status = READY
+            row.updated_at = now
+            session.add(
+                OutboxRow(
+                    application_id=draft_id, state=PENDING, attempts=0, next_attempt_at=now,
+                    payload=crypto.seal(self._dek(row), body, self._payload_binding(draft_id)),
+                    payload_sha256=hashlib.sha256(body).hexdigest(), created_at=now,
+                )
+            )
+
+    def claim_due(self, now: dt.datetime | None = None, limit: int = 50) -> list[OutboxEntry]:
+        """Mark due pending items in flight and return them with their payloads opened."""
+        moment = now or _now()
+        with self._write() as session:
+            rows = session.scalars(
+                select(OutboxRow)
+                .where(OutboxRow.state == PENDING, OutboxRow.next_attempt_at <= moment)
+                .order_by(OutboxRow.next_attempt_at)
+                .limit(limit)
+            ).all()
+            entries = []
+            for item in rows:
+                draft = self._get(session, item.application_id)
+                assert item.payload is not None  # pending rows always hold their payload
+                plain = crypto.open_sealed(
+                    self._dek(draft), item.payload, self._payload_binding(item.application_id)
+                )
+                item.state = IN_FLIGHT
+                item.attempts += 1
+                entries.append(OutboxEntry(item.application_id, json.loads(plain), item.attempts))
+            return entries
+
+    def record_receipt(
+        self, application_id: str, uketsuke_bango: str, received_at: dt.datetime
+    ) -> None:
+        """Store the gateway's receipt, then purge the payload: the item is done."""
+        with self._write() as session:
+            item = session.get(OutboxRow, application_id)
+            draft = self._get(session, application_id)
+            if item is None:
+                raise StoreError("store.not_found")
+            draft.uketsuke_bango = uketsuke_bango
+            draft.received_at = received_at
+            draft.status = RECEIVED
+            draft.updated_at = _now()
+            item.state = DONE
+            item.payload = None
+            item.last_error = None
+
+    def record_retry(self, application_id: str, next_attempt_at: dt.datetime, error: str) -> None:
+        """Put an item back to pending with its next attempt time (survives restarts)."""
+        with self._write() as session:
+            item = session.get(OutboxRow, application_id)
+            if item is None:
+                raise StoreError("store.not_found")
+            item.state = PENDING
+            item.next_attempt_at = next_attempt_at
+            item.last_error = error[:200]
+
+    def record_attention(self, application_id: str, error: str) -> None:
+        """Park an item the gateway refused, for staff; it no longer blocks the queue."""
+        with self._write() as session:
+            item = session.get(OutboxRow, application_id)
+            draft = self._get(session, application_id)
+            if item is None:
+                raise StoreError("store.not_found")
+            item.state = NEEDS_ATTENTION
+            item.last_error = error[:200]
+            draft.status = ATTENTION
+
+    def recover_in_flight(self) -> int:
+        """On start: items left in flight by a crash go back to pending. Returns how many."""
+        with self._write() as session:
+            rows = session.scalars(select(OutboxRow).where(OutboxRow.state == IN_FLIGHT)).all()
+            for item in rows:
+                item.state = PENDING
+            return len(rows)
+
+    def outbox_state(self, application_id: str) -> tuple[str, int, str | None]:
+        """Return (state, attempts, last error codes) of one outbox item."""
+
+        def work(session: Session) -> tuple[str, int, str | None]:
+            item = session.get(OutboxRow, application_id)
+            if item is None:
+                raise StoreError("store.not_found")
+            return item.state, item.attempts, item.last_error
+
+        return self._read(work)
