@@ -6,7 +6,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event
 
 from desk.errors import StoreError
 
@@ -54,8 +54,7 @@ def check_integrity(engine: Engine) -> None:
         StoreError: with message id ``store.damaged`` when the check fails.
     """
     try:
-        with engine.connect() as connection:
-            result = connection.execute(text("PRAGMA quick_check")).scalar()
+        result = _outside_transaction(engine, "PRAGMA quick_check")
     except Exception as exc:
         raise StoreError("store.damaged") from exc
     if result != "ok":
@@ -64,5 +63,20 @@ def check_integrity(engine: Engine) -> None:
 
 def checkpoint(engine: Engine) -> None:
     """Fold the WAL into the database file and truncate it (after shredding keys)."""
-    with engine.connect() as connection:
-        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    _outside_transaction(engine, "PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def _outside_transaction(engine: Engine, pragma: str) -> Any:
+    """Run a pragma on a raw autocommit connection.
+
+    Checkpoints cannot run inside a transaction, and SQLAlchemy would begin one (with our
+    BEGIN IMMEDIATE) on the first statement of a pooled connection.
+    """
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        row = cursor.execute(pragma).fetchone()
+        cursor.close()
+        return row[0] if row else None
+    finally:
+        raw.close()

@@ -98,7 +98,6 @@ class DraftStore:
         check_integrity(self.engine)
         with self._write("store.open_failed") as session:
             Base.metadata.create_all(session.connection())
-        self.recover_in_flight()
 
     def close(self) -> None:
         """Release the connections."""

@@ -1,0 +1,49 @@
+"""The device's configuration: mode, tenant, ids and gateway, kept as JSON in the profile folder."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Literal
+
+from desk.errors import DeskError
+
+Mode = Literal["kiosk", "desk", "counter"]
+CONFIG_FILE = "device.json"
+STORE_FILE = "drafts.sqlite3"
+
+
+@dataclass(frozen=True)
+class DeviceConfig:
+    """What enrolment decided about this device (no secrets: keys live in the key store)."""
+
+    mode: Mode
+    tenant_code: str  # 6-digit 地方公共団体コード of the municipality
+    device_id: str
+    desk_id: str
+    gateway_url: str | None = None
+
+    def save(self, profile_dir: Path) -> None:
+        """Write the configuration atomically (temp file, fsync, replace)."""
+        profile_dir.mkdir(parents=True, exist_ok=True)
+        target = profile_dir / CONFIG_FILE
+        temporary = target.with_suffix(".tmp")
+        with temporary.open("w", encoding="utf-8") as handle:
+            json.dump(asdict(self), handle, ensure_ascii=False, indent=2)
+            handle.flush()
+            os.fsync(handle.fileno())
+        temporary.replace(target)
+
+    @classmethod
+    def load(cls, profile_dir: Path) -> DeviceConfig:
+        """Read the configuration; DeskError ``config.missing`` if this profile is not enrolled."""
+        path = profile_dir / CONFIG_FILE
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            return cls(**raw)
+        except FileNotFoundError:
+            raise DeskError("config.missing") from None
+        except (ValueError, TypeError) as exc:
+            raise DeskError("config.invalid") from exc

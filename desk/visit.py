@@ -1,0 +1,116 @@
+"""One resident's visit: the interview plus durable autosave of every answered screen."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from desk.catalog.model import Catalog, Procedure
+from desk.config import DeviceConfig
+from desk.interview.engine import REVIEW, Interview, StepOutcome
+from desk.store.drafts import DraftStore, DraftSummary
+
+
+class VisitSession:
+    """Drives an interview and seals every accepted answer into the store before moving on.
+
+    If saving fails (disk full, I/O error) the interview goes back to where it was, so the
+    screen still shows what was typed and nothing already saved is lost; the StoreError
+    reaches the caller to be shown.
+    """
+
+    def __init__(self, store: DraftStore, catalog: Catalog, device: DeviceConfig) -> None:
+        self._store = store
+        self._catalog = catalog
+        self._device = device
+        self.interview: Interview | None = None
+        self.draft: DraftSummary | None = None
+
+    @property
+    def procedure(self) -> Procedure:
+        """The procedure of the running interview."""
+        assert self.interview is not None, "no interview running"
+        return self.interview.procedure
+
+    def start(self, procedure_id: str) -> Interview:
+        """Begin a new draft of a procedure; its application id is fixed now."""
+        procedure = self._catalog.procedure(procedure_id)
+        self.draft = self._store.create(
+            procedure.id, procedure.form_version, mode=self._device.mode,
+            desk_id=self._device.desk_id, position=procedure.steps[0].id,
+        )
+        self.interview = Interview(procedure)
+        return self.interview
+
+    def resume(self, draft_id: str) -> Interview:
+        """Open a saved draft on the screen where it was left, with its answers."""
+        loaded = self._store.load(draft_id)
+        procedure = self._catalog.procedure(loaded.summary.procedure_id)
+        self.draft = loaded.summary
+        self.interview = Interview(procedure, loaded.answers, loaded.summary.position)
+        return self.interview
+
+    def resumable(self) -> list[DraftSummary]:
+        """Unfinished drafts of this desk whose procedure the catalog still has."""
+        return [
+            d for d in self._store.resumable(mode=self._device.mode, desk_id=self._device.desk_id)
+            if d.procedure_id in self._catalog.procedures
+        ]
+
+    def answer(self, values: dict[str, Any]) -> StepOutcome:
+        """Answer the current step; accepted answers are saved durably before returning."""
+        interview = self._require()
+        before = (copy.deepcopy(interview.answers), interview.position,
+                  interview.returning_to_review)
+        outcome = interview.answer(values)
+        if outcome.accepted:
+            try:
+                self._save()
+            except Exception:
+                interview.answers, interview.position, interview.returning_to_review = before
+                raise
+        return outcome
+
+    def back(self) -> None:
+        """Go one step back and remember the position."""
+        self._require().back()
+        self._save()
+
+    def change(self, step_id: str) -> None:
+        """From the check page, go to one step; answering it returns to the check page."""
+        self._require().change(step_id)
+
+    def finalize(self, payload: dict[str, Any]) -> DraftSummary:
+        """Freeze the application and queue it for delivery (one transaction)."""
+        draft = self._require_draft()
+        self._store.finalize(draft.id, payload)
+        self.draft = self._store.summary(draft.id)
+        return self.draft
+
+    def refresh(self) -> DraftSummary:
+        """Re-read the draft's metadata (status, 受付番号) from the store."""
+        self.draft = self._store.summary(self._require_draft().id)
+        return self.draft
+
+    def end(self) -> None:
+        """Forget the resident's answers in memory (the sealed draft stays in the store)."""
+        self.interview = None
+        self.draft = None
+
+    def _save(self) -> None:
+        interview = self._require()
+        self.draft = self._store.save(self._require_draft().id, interview.answers,
+                                      interview.position)
+
+    def _require(self) -> Interview:
+        if self.interview is None:
+            raise RuntimeError("no interview running")
+        return self.interview
+
+    def _require_draft(self) -> DraftSummary:
+        if self.draft is None:
+            raise RuntimeError("no draft open")
+        return self.draft
+
+
+__all__ = ["REVIEW", "VisitSession"]

@@ -1,0 +1,53 @@
+"""Answers of a visit → the linkage payload (the standard envelope's submission body)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from desk.config import DeviceConfig
+from sync.protocol import ApplicationMetadata, ApplicationPayload, Consent, ProcedureData
+
+
+def build_payload(
+    *,
+    application_id: str,
+    procedure_id: str,
+    form_version: str,
+    data: dict[str, Any],
+    device: DeviceConfig,
+    captured_at: dt.datetime,
+    consent_purpose: str,
+    operator_id: str | None = None,
+) -> ApplicationPayload:
+    """Wrap one procedure's linkage data in the submission envelope.
+
+    Args:
+        application_id: The draft's ULID, fixed at creation; also the idempotency key.
+        procedure_id: Catalog id of the procedure.
+        form_version: Catalog form version the answers were given against.
+        data: Linkage data keyed by 基本データリスト item ids (from the interview).
+        device: This device's configuration (tenant, device id, channel).
+        captured_at: When the resident confirmed the declaration (aware).
+        consent_purpose: The declaration the resident agreed to, in Japanese.
+        operator_id: The signed-in staff member (sosashaid), None at a kiosk.
+    """
+    return ApplicationPayload(
+        metadata=ApplicationMetadata(
+            application_id=application_id,
+            shikuchosonkodo=device.tenant_code,
+            device_id=device.device_id,
+            channel=device.mode,
+            sosashaid=operator_id,
+            captured_at=captured_at,
+        ),
+        procedures=[
+            ProcedureData(procedure_id=procedure_id, form_version=form_version, data=data)
+        ],
+        consent=Consent(purpose=consent_purpose, agreed_at=captured_at),
+    )
+
+
+def payload_to_json(payload: ApplicationPayload) -> dict[str, Any]:
+    """The payload as JSON-ready data with wire names, as the store seals it."""
+    return payload.model_dump(mode="json", by_alias=True)

@@ -1,0 +1,162 @@
+"""The `madoguchi` command: the app, the demo, the reference gateway and the self-test.
+
+Qt is imported only by the subcommands that show a window, after the platform check, so
+`madoguchi gateway` runs on a server without any display libraries.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import platformdirs
+
+from desk import __version__
+from desk.config import DeviceConfig
+from desk.errors import DeskError
+
+APP_DIR_NAME = "madoguchi-desk"
+DEMO_TENANT = "131016"  # 千代田区: the demo's fake municipality
+log = logging.getLogger("madoguchi")
+
+
+def default_data_dir() -> Path:
+    """Where this user's profile lives unless --data-dir says otherwise."""
+    return Path(platformdirs.user_data_dir(APP_DIR_NAME, appauthor=False))
+
+
+def _gui_preflight() -> int | None:
+    """Say clearly what is missing before Qt would fail with a stack trace."""
+    from ui.platform_check import gui_start_problems
+
+    problems = gui_start_problems(None, os.environ)
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
+        return 3
+    return None
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Run the app on a demo profile, with a reference gateway on a free loopback port."""
+    from desk.store.keys import DemoFileKeyStore
+
+    profile = Path(args.data_dir) if args.data_dir else default_data_dir() / "demo"
+    problem = _gui_preflight()
+    if problem is not None:
+        return problem
+    profile.mkdir(parents=True, exist_ok=True)
+    (profile / DemoFileKeyStore.MARKER).touch()
+    from sync.gateway.server import start_in_thread
+
+    gateway = start_in_thread(f"sqlite:///{profile / 'gateway.sqlite3'}")
+    device = DeviceConfig(mode="kiosk", tenant_code=DEMO_TENANT, device_id="DEMO-KIOSK-01",
+                          desk_id="demo-lobby", gateway_url=gateway.url)
+    device.save(profile)
+    print(f"Demo profile: {profile}\nReference gateway: {gateway.url}", file=sys.stderr)
+    try:
+        from ui.app import build_services, run_gui
+
+        return run_gui(build_services(profile, device, DemoFileKeyStore(profile)))
+    finally:
+        gateway.stop()
+
+
+def cmd_app(args: argparse.Namespace) -> int:
+    """Run the app with this device's configured mode and gateway."""
+    profile = Path(args.data_dir) if args.data_dir else default_data_dir()
+    try:
+        device = DeviceConfig.load(profile)
+    except DeskError:
+        print(
+            "This device is not enrolled yet, so there is no profile to open.\n"
+            "この端末はまだ登録されていません。\n"
+            "To try the app with fake data, run:  madoguchi demo",
+            file=sys.stderr,
+        )
+        return 2
+    from desk.store.keys import KeyringKeyStore
+
+    try:
+        keys = KeyringKeyStore(profile.name)
+        keys.current()
+    except DeskError as error:
+        print(f"The device key cannot be read ({error.message_id}). Drafts stay locked; "
+              "nothing was changed.", file=sys.stderr)
+        return 2
+    problem = _gui_preflight()
+    if problem is not None:
+        return problem
+    from ui.app import build_services, run_gui
+
+    return run_gui(build_services(profile, device, keys),
+                   kiosk_fullscreen=device.mode == "kiosk")
+
+
+def cmd_gateway(args: argparse.Namespace) -> int:
+    """Serve the reference gateway until interrupted."""
+    try:
+        from sync.gateway.server import serve
+    except ImportError:
+        print("The gateway needs its extra: pip install 'madoguchi-desk[gateway]'",
+              file=sys.stderr)
+        return 2
+    db_url = args.db
+    if db_url is None:
+        data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
+        data_dir.mkdir(parents=True, exist_ok=True)
+        db_url = f"sqlite:///{data_dir / 'gateway.sqlite3'}"
+    serve(args.host, args.port, db_url)
+    return 0
+
+
+def cmd_self_test(args: argparse.Namespace) -> int:
+    """Load every resource, round-trip an encrypted draft, render one screen offscreen."""
+    from ui.self_test import run_self_test
+
+    return run_self_test(Path(args.data_dir) if args.data_dir else None)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="madoguchi", description="窓口デスク Madoguchi Desk: municipal front-office app."
+    )
+    parser.add_argument("--version", action="version", version=f"madoguchi {__version__}")
+    parser.add_argument("--data-dir", help="profile folder (default: the user's data folder)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more (never data)")
+    parser.set_defaults(handler=cmd_app)
+    commands = parser.add_subparsers(dest="command")
+
+    demo = commands.add_parser("demo", help="try the app with fake data and a local gateway")
+    demo.add_argument("--data-dir", default=argparse.SUPPRESS, help="demo profile folder")
+    demo.set_defaults(handler=cmd_demo)
+
+    gateway = commands.add_parser("gateway", help="serve the reference gateway")
+    gateway.add_argument("--host", default="127.0.0.1")
+    gateway.add_argument("--port", type=int, default=8765)
+    gateway.add_argument("--db", help="database URL (default: SQLite in the data folder)")
+    gateway.add_argument("--data-dir", default=argparse.SUPPRESS)
+    gateway.set_defaults(handler=cmd_gateway)
+
+    self_test = commands.add_parser("self-test", help="check this installation and exit")
+    self_test.add_argument("--data-dir", default=argparse.SUPPRESS,
+                           help="folder for the test store (default: a temporary folder)")
+    self_test.set_defaults(handler=cmd_self_test)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    result: int = args.handler(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

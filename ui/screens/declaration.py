@@ -1,0 +1,74 @@
+"""The declaration page: what will be sent, a checkbox to agree, and the send button."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QCheckBox, QProgressBar, QWidget
+
+from desk.catalog.model import Procedure
+from ui.catalog_text import rich
+from ui.i18n import _
+from ui.screens.base import Page, body_label
+from ui.theme import TOUCH_TARGET_PX
+
+
+class DeclarationPage(Page):
+    """The resident agrees to the declaration, then sends.
+
+    Signals:
+        send_clicked(): agreed and pressed 送信する.
+        back_clicked(): back to the check page.
+    """
+
+    send_clicked = Signal()
+    back_clicked = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.statement = body_label(self)
+        self.content.addWidget(self.statement)
+        self.agree = QCheckBox(self)
+        self.agree.setMinimumHeight(TOUCH_TARGET_PX)
+        self.agree.setStyleSheet("QCheckBox::indicator { width: 40px; height: 40px; }")
+        self.content.addWidget(self.agree)
+        self.status = body_label(self, "help")
+        self.content.addWidget(self.status)
+        self.progress = QProgressBar(self)
+        self.progress.setRange(0, 0)  # busy: the time a send takes is unknown
+        self.progress.hide()
+        self.content.addWidget(self.progress)
+        self.content.addStretch(1)
+        self.procedure: Procedure | None = None
+        self.agree.toggled.connect(self._on_agree_toggled)
+        self.next_button.clicked.connect(self.send_clicked)
+        self.back_button.clicked.connect(self.back_clicked)
+        self.retranslate_ui()
+
+    def retranslate_ui(self) -> None:
+        """Texts in the active language."""
+        self.heading.setText(_("Declaration"))
+        self.agree.setText(_("Yes, I confirm this"))
+        self.back_button.setText(_("Back"))
+        self.next_button.setText(_("Send"))
+        if self.procedure is not None:
+            self.statement.setText(rich(self.procedure.declaration))
+        if self.progress.isVisible():
+            self.status.setText(_("Sending…"))
+
+    def show_procedure(self, procedure: Procedure) -> None:
+        """Reset the page for a procedure."""
+        self.procedure = procedure
+        self.agree.setChecked(False)
+        self.set_busy(False)
+        self.retranslate_ui()
+
+    def set_busy(self, busy: bool) -> None:
+        """While sending: buttons off, a busy bar, and a status line for screen readers."""
+        self.progress.setVisible(busy)
+        self.status.setText(_("Sending…") if busy else "")
+        self.back_button.setEnabled(not busy)
+        self.agree.setEnabled(not busy)
+        self.next_button.setEnabled(self.agree.isChecked() and not busy)
+
+    def _on_agree_toggled(self, checked: bool) -> None:
+        self.next_button.setEnabled(checked)
