@@ -1,0 +1,130 @@
+"""Tables of the reference gateway and its engine (SQLite: WAL, FULL sync, BEGIN IMMEDIATE)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    DateTime,
+    Engine,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+)
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+READ_ONLY_OPTION = "madoguchi_read_only"
+"""Execution option: begin a deferred (shared) SQLite transaction instead of an IMMEDIATE one."""
+
+_BUSY_TIMEOUT_MS = 10_000
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An aware datetime stored as UTC and read back aware.
+
+    SQLite has no time zone type and SQLAlchemy's DateTime returns naive values from it, which
+    would silently drop the offset of a receipt's server time.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Convert to naive UTC for storage; naive input is refused."""
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        """Attach UTC to the stored naive value."""
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of the gateway tables."""
+
+
+class ReceivedApplication(Base):
+    """One accepted application with the exact response given, replayed for its idempotency key."""
+
+    __tablename__ = "received_applications"
+    __table_args__ = (
+        # The idempotency key is the application id, scoped to a tenant.
+        UniqueConstraint("tenant_code", "application_id", name="uq_received_tenant_application"),
+        # Backstop for the sequence: a numbering race fails the insert instead of duplicating.
+        UniqueConstraint("tenant_code", "uketsuke_bango", name="uq_received_tenant_bango"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tenant_code: Mapped[str] = mapped_column(String(6))
+    application_id: Mapped[str] = mapped_column(String(26))
+    payload_sha256: Mapped[str] = mapped_column(String(64))
+    payload_json: Mapped[str] = mapped_column(Text)
+    uketsuke_bango: Mapped[str] = mapped_column(String(32))
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    status: Mapped[str] = mapped_column(String(32))
+    response_status: Mapped[int] = mapped_column(Integer)
+    response_json: Mapped[str] = mapped_column(Text)
+
+
+class ReceiptCounter(Base):
+    """The last 受付番号 sequence value issued per tenant and (Tokyo) day."""
+
+    __tablename__ = "receipt_counters"
+
+    tenant_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)
+    last_value: Mapped[int] = mapped_column(Integer)
+
+
+def _on_sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:
+    # Take BEGIN away from pysqlite (it would defer it past SELECTs) so the "begin" hook below
+    # controls it; this is SQLAlchemy's documented recipe for the sqlite3 driver.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        # WAL lets readers continue during a write; FULL makes an acknowledged receipt survive
+        # power loss; busy_timeout turns lock contention between workers into waiting.
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA busy_timeout={_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()
+
+
+def _on_sqlite_begin(conn: Connection) -> None:
+    # IMMEDIATE takes the write lock up front: two workers can never both read the same counter
+    # value and then race to write it. Read-only work uses a plain deferred BEGIN.
+    if conn.get_execution_options().get(READ_ONLY_OPTION):
+        conn.exec_driver_sql("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(db_url: str) -> Engine:
+    """Create the gateway's engine and make sure the tables exist.
+
+    Args:
+        db_url: A SQLAlchemy URL; for SQLite use a file (``sqlite:///path/gateway.db``) so that
+            several workers and processes share the same state.
+
+    Returns:
+        The engine; SQLite connections get WAL, ``synchronous=FULL``, a busy timeout and
+        ``BEGIN IMMEDIATE`` transactions.
+    """
+    engine = create_engine(db_url)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _on_sqlite_connect)
+        event.listen(engine, "begin", _on_sqlite_begin)
+    # Alembic migrations arrive with the first schema change; until then create_all is enough.
+    Base.metadata.create_all(engine)
+    return engine

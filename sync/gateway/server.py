@@ -1,0 +1,105 @@
+"""Running the reference gateway: foreground for the CLI, or a thread for demo and tests."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from dataclasses import dataclass, field
+
+import uvicorn
+
+from sync.gateway.app import create_app
+
+_START_TIMEOUT_S = 15.0
+_STOP_TIMEOUT_S = 10.0
+
+
+def _config(db_url: str, host: str, port: int) -> uvicorn.Config:
+    return uvicorn.Config(
+        create_app(db_url),
+        host=host,
+        port=port,
+        # Quiet, and no access log: paths carry application ids, and bodies are never logged.
+        log_level="warning",
+        access_log=False,
+        # No websocket endpoints; not loading a websocket library also keeps its deprecation
+        # warnings out of the strict test run.
+        ws="none",
+        lifespan="on",
+    )
+
+
+def serve(host: str, port: int, db_url: str) -> None:
+    """Run the gateway in the foreground until interrupted (``madoguchi gateway``).
+
+    Args:
+        host: Interface to bind, e.g. ``127.0.0.1``.
+        port: TCP port to listen on.
+        db_url: SQLAlchemy URL of the gateway database.
+    """
+    uvicorn.Server(_config(db_url, host, port)).run()
+
+
+@dataclass
+class RunningGateway:
+    """A gateway serving from a background thread.
+
+    Attributes:
+        url: Base URL, e.g. ``http://127.0.0.1:54321``.
+        db_url: The database it serves from (open a ``GatewayStore`` on it to inspect state).
+    """
+
+    url: str
+    db_url: str
+    _server: uvicorn.Server = field(repr=False)
+    _thread: threading.Thread = field(repr=False)
+    _socket: socket.socket = field(repr=False)
+
+    def stop(self) -> None:
+        """Ask the server to finish its requests and exit, then wait for the thread."""
+        self._server.should_exit = True
+        self._thread.join(_STOP_TIMEOUT_S)
+        self._socket.close()
+
+
+def start_in_thread(db_url: str, host: str = "127.0.0.1") -> RunningGateway:
+    """Start a gateway on a free port in a daemon thread and wait until it accepts requests.
+
+    The socket is bound to port 0 before the server starts, so the port is known without the
+    race of probing for a free one and binding it later.
+
+    Args:
+        db_url: SQLAlchemy URL of the gateway database.
+        host: Interface to bind; loopback by default.
+
+    Returns:
+        The running gateway; call ``stop()`` when done.
+
+    Raises:
+        RuntimeError: If the server did not start in time.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.bind((host, 0))
+        port = sock.getsockname()[1]
+        server = uvicorn.Server(_config(db_url, host, port))
+        thread = threading.Thread(
+            target=server.run, kwargs={"sockets": [sock]}, name="madoguchi-gateway", daemon=True
+        )
+        thread.start()
+        deadline = time.monotonic() + _START_TIMEOUT_S
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                server.should_exit = True
+                thread.join(_STOP_TIMEOUT_S)
+                raise RuntimeError("gateway did not start")
+            time.sleep(0.01)
+    except BaseException:
+        sock.close()
+        raise
+    authority = f"[{host}]:{port}" if family == socket.AF_INET6 else f"{host}:{port}"
+    return RunningGateway(
+        url=f"http://{authority}", db_url=db_url, _server=server, _thread=thread, _socket=sock
+    )
