@@ -20,9 +20,14 @@ MESSAGES: dict[str, str] = {
     "wareki.out_of_era": N_("{era} ends on {last}. Please check the era and year."),
     "wareki.invalid_date": N_("This date does not exist. Please check the year, month and day."),
     "wareki.unknown_era": N_("Please choose the era."),
+    "wareki.before_era": N_("{era} starts on {first}. Please check the era and year."),
+    "wareki.before_supported": N_("Dates before {first} cannot be entered."),
+    "wareki.format": N_("Please choose the era and enter the year, month and day."),
     "postal.format": N_("A postal code has 7 digits, for example 100-0014."),
     "postal.unknown": N_("This postal code was not found. Please check the number."),
     "address.choose": N_("Please choose your address from the list."),
+    "postal.unavailable": N_("The postal code data is missing on this device. "
+                             "Please ask a staff member."),
     "count.range": N_("Please choose a number from {min} to {max}."),
     "choice.invalid": N_("Please choose one answer."),
     "store.write_failed": N_(
@@ -41,18 +46,24 @@ MESSAGES: dict[str, str] = {
 }
 
 
+def _word(message_id: str, params: dict[str, object]) -> str:
+    template = MESSAGES.get(message_id, MESSAGES["error.unexpected"])
+    try:
+        return _(template, **params)
+    except (KeyError, IndexError):  # a parameter the sentence does not expect: say it plainly
+        return _(template)
+
+
 def issue_text(issue: Issue) -> str:
     """Word one validation issue in the active language."""
-    return _(MESSAGES.get(issue.message_id, MESSAGES["error.unexpected"]), **issue.params)
+    return _word(issue.message_id, issue.params)
 
 
 def error_text(error: BaseException) -> str:
     """Word any error in the active language, without leaking its details to the screen."""
-    if isinstance(error, DeskError) and error.message_id in MESSAGES:
-        try:
-            return _(MESSAGES[error.message_id], **error.params)
-        except (KeyError, IndexError):
-            return _(MESSAGES[error.message_id])
-    if isinstance(error, DeskError) and error.message_id.startswith("store."):
-        return _(MESSAGES["store.write_failed"])
-    return _(MESSAGES["error.unexpected"])
+    if isinstance(error, DeskError):
+        if error.message_id in MESSAGES:
+            return _word(error.message_id, error.params)
+        if error.message_id.startswith("store."):
+            return _word("store.write_failed", {})
+    return _word("error.unexpected", {})

@@ -80,7 +80,7 @@ QPushButton {{
 QPushButton:focus {{ border: 4px solid {INK}; }}
 QPushButton:checked {{ background: {ACCENT}; color: {PAPER}; }}
 QPushButton[primary="true"] {{ background: {ACCENT}; color: {PAPER}; }}
-QPushButton:disabled {{ color: {MUTED}; border-color: {MUTED}; }}
+QPushButton:disabled {{ color: {MUTED}; border-color: {MUTED}; background: {SURFACE}; }}
 QLineEdit {{
     min-height: {TOUCH_TARGET_PX}px; padding: 0 12px; border: 2px solid {MUTED};
     border-radius: 8px;

@@ -67,6 +67,5 @@ class ConfirmationPage(Page):
             )
         self.number.setAccessibleName(f"{self.number_caption.text()} {self.number.text()}")
         items = "".join(f"<li>{rich(doc)}</li>" for doc in procedure.documents_to_bring)
-        self.documents.setText(
-            f"<b>{html.escape(_('Please bring'))}</b><ul>{items}</ul>" if items else ""
-        )
+        caption = html.escape(_("Please bring"))
+        self.documents.setText(f"<b>{caption}</b><ul>{items}</ul>" if items else "")

@@ -1,15 +1,15 @@
-"""The declaration page: what will be sent, a checkbox to agree, and the send button."""
+"""The declaration page: what will be sent, a toggle to agree, and the send button."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QCheckBox, QProgressBar, QWidget
+from PySide6.QtWidgets import QProgressBar, QWidget
 
 from desk.catalog.model import Procedure
 from ui.catalog_text import rich
 from ui.i18n import _
 from ui.screens.base import Page, body_label
-from ui.theme import TOUCH_TARGET_PX
+from ui.widgets.buttons import BigButton
 
 
 class DeclarationPage(Page):
@@ -27,9 +27,9 @@ class DeclarationPage(Page):
         super().__init__(parent)
         self.statement = body_label(self)
         self.content.addWidget(self.statement)
-        self.agree = QCheckBox(self)
-        self.agree.setMinimumHeight(TOUCH_TARGET_PX)
-        self.agree.setStyleSheet("QCheckBox::indicator { width: 40px; height: 40px; }")
+        # A big toggle instead of a small checkbox: easy to hit, and its state is shown by
+        # a mark as well as by colour.
+        self.agree = BigButton("", self, checkable=True)
         self.content.addWidget(self.agree)
         self.status = body_label(self, "help")
         self.content.addWidget(self.status)
@@ -47,7 +47,9 @@ class DeclarationPage(Page):
     def retranslate_ui(self) -> None:
         """Texts in the active language."""
         self.heading.setText(_("Declaration"))
-        self.agree.setText(_("Yes, I confirm this"))
+        mark = "☑" if self.agree.isChecked() else "☐"
+        agree_text = _("Yes, I confirm this")
+        self.agree.setText(f"{mark} {agree_text}")
         self.back_button.setText(_("Back"))
         self.next_button.setText(_("Send"))
         if self.procedure is not None:
@@ -72,3 +74,4 @@ class DeclarationPage(Page):
 
     def _on_agree_toggled(self, checked: bool) -> None:
         self.next_button.setEnabled(checked)
+        self.retranslate_ui()

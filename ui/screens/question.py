@@ -55,6 +55,8 @@ class QuestionPage(Page):
     def show_step(self, step: Step, answers: Mapping[str, Any], *, can_go_back: bool) -> None:
         """Replace the input view with the one for `step`, filled with the stored answers."""
         if self.view is not None:
+            # Hidden at once: deleteLater only deletes on the next turn of the event loop.
+            self.view.hide()
             self.content.removeWidget(self.view)
             self.view.deleteLater()
         self.step = step
