@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from sync.gateway.server import RunningGateway, start_in_thread
-from sync.gateway.store import GatewayStore
 from sync.protocol import ApplicationPayload
 
 TENANT = "131016"
@@ -66,23 +63,3 @@ def make_payload() -> Callable[..., ApplicationPayload]:
         return ApplicationPayload.model_validate(_fake_payload_json(application_id, **data))
 
     return make
-
-
-@pytest.fixture
-def gateway(tmp_path: Path) -> Iterator[RunningGateway]:
-    """A real gateway (uvicorn + FastAPI + SQLite file) on a free loopback port."""
-    running = start_in_thread(f"sqlite:///{tmp_path / 'gateway.db'}")
-    try:
-        yield running
-    finally:
-        running.stop()
-
-
-@pytest.fixture
-def gateway_store(gateway: RunningGateway) -> Iterator[GatewayStore]:
-    """The gateway's database, opened separately, to assert exactly what the gateway holds."""
-    store = GatewayStore(gateway.db_url)
-    try:
-        yield store
-    finally:
-        store.close()

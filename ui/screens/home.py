@@ -39,6 +39,7 @@ class HomePage(Page):
         self.content.addWidget(self.resume_heading)
         self._resume_rows: list[QWidget] = []
         self.resume_buttons: dict[str, BigButton] = {}
+        self.discard_buttons: dict[str, BigButton] = {}
         self.content.addStretch(1)
         self.retranslate_ui()
 
@@ -70,6 +71,7 @@ class HomePage(Page):
             row.deleteLater()
         self._resume_rows = []
         self.resume_buttons = {}
+        self.discard_buttons = {}
         self._drafts = drafts
         self.resume_heading.setVisible(bool(drafts))
         position = self.content.indexOf(self.resume_heading) + 1
@@ -94,3 +96,4 @@ class HomePage(Page):
             position += 1
             self._resume_rows.append(row)
             self.resume_buttons[draft.id] = resume
+            self.discard_buttons[draft.id] = discard
