@@ -1,3 +1,3 @@
-"""The domain of Madoguchi Desk: catalog, interview, Japanese field types, encrypted store; no Qt."""
+"""The domain of Madoguchi Desk: catalog, interview, field types, encrypted store; no Qt."""
 
 __version__ = "0.1.0"

@@ -11,8 +11,8 @@ import pytest
 # Before anything imports Qt: tests never need a display.
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from sync.gateway.server import RunningGateway, start_in_thread  # noqa: E402
-from sync.gateway.store import GatewayStore  # noqa: E402
+from sync.gateway.server import RunningGateway, start_in_thread
+from sync.gateway.store import GatewayStore
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -1,1 +1,1 @@
-"""The Qt user interface: the only package that imports PySide6 (lazily, never at package import)."""
+"""The Qt user interface: the only package that imports PySide6 (never at package import)."""

@@ -1,4 +1,4 @@
-"""UI translations via gettext catalogs read with Babel; `_` is imported explicitly, never a builtin.
+"""UI translations: gettext catalogs read with Babel; `_` is imported explicitly, never a builtin.
 
 Message ids are English. Catalogs live in `resources/i18n/<language>.po` and are read at run
 time (no compile step), so a translator's edit shows up on the next start.

@@ -61,8 +61,9 @@ class Services:
     client_factory: Callable[[], LinkageClient] | None
 
 
-def send_waiting(store_path: Path, keys: KeyStore,
-                 client_factory: Callable[[], LinkageClient]) -> Callable[[TaskContext], DeliveryReport]:
+def send_waiting(
+    store_path: Path, keys: KeyStore, client_factory: Callable[[], LinkageClient]
+) -> Callable[[TaskContext], DeliveryReport]:
     """Build the background task that sends every due application (own store, own client)."""
 
     def work(context: TaskContext) -> DeliveryReport:

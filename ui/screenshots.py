@@ -11,13 +11,13 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtWidgets import QApplication  # noqa: E402 - the platform is chosen before Qt loads
+from PySide6.QtWidgets import QApplication
 
-from desk.config import DeviceConfig  # noqa: E402
-from desk.store.keys import MemoryKeyStore  # noqa: E402
-from ui.app import build_services, create_application  # noqa: E402
-from ui.main_window import MainWindow  # noqa: E402
-from ui.user_input import click, type_text, wait_until  # noqa: E402
+from desk.config import DeviceConfig
+from desk.store.keys import MemoryKeyStore
+from ui.app import build_services, create_application
+from ui.main_window import MainWindow
+from ui.user_input import click, type_text, wait_until
 
 # Obviously fake resident: 窓口 太郎, born 平成2年4月1日, 〒100-0014.
 FAMILY, GIVEN = "窓口", "太郎"

@@ -1,4 +1,4 @@
-"""Load catalog YAML files into frozen dataclasses, with errors that name file, line and key path."""
+"""Load catalog YAML into frozen dataclasses; errors name the file, line and key path."""
 
 from __future__ import annotations
 
@@ -30,7 +30,9 @@ class _Source:
             text = path.read_text(encoding="utf-8")
             node = yaml.compose(text)
         except (OSError, UnicodeDecodeError) as exc:
-            raise CatalogError("catalog.unreadable", file=path.name, reason=type(exc).__name__) from exc
+            raise CatalogError(
+                "catalog.unreadable", file=path.name, reason=type(exc).__name__
+            ) from exc
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             raise CatalogError(
@@ -163,7 +165,9 @@ def load_procedure(path: Path, items: Mapping[str, Item]) -> Procedure:
             raise src.error(f"{key}.options", "a list of options for a choice item")
         postal_item = spec.get("postal_item")
         if step_items[0].type == "address_candidate" and postal_item not in seen_items(steps):
-            raise src.error(f"{key}.postal_item", "the id of a postal_code item asked in an earlier step")
+            raise src.error(
+                f"{key}.postal_item", "the id of a postal_code item asked in an earlier step"
+            )
         steps.append(
             Step(
                 id=step_id,

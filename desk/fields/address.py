@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from desk.errors import DeskError, FieldError
-from desk.fields.mynumber import normalize_digits
+from desk.fields.digits import normalize_digits
 
 __all__ = [
     "AddressCandidate",

@@ -3,29 +3,15 @@
 from __future__ import annotations
 
 from desk.errors import FieldError
+from desk.fields.digits import normalize_digits
 
 __all__ = ["check_digit", "is_valid", "masked", "normalize_digits", "parse"]
 
-# Full-width digits ０-９ (U+FF10–U+FF19) to ASCII. This table is the one place where digits are
-# folded; the rest of the text is left exactly as entered (never NFKC).
-_DIGITS = str.maketrans({chr(0xFF10 + i): str(i) for i in range(10)})
 # Separators people type between digit groups ("1234 5678 9012", "1234-5678-9012").
 _SEPARATORS = str.maketrans(dict.fromkeys(" \u3000-\u2010\u2011\u2212\uff0d\u30fc\uff70", None))
 _ASCII_DIGITS = frozenset("0123456789")
 _WEIGHTS = (6, 5, 4, 3, 2, 7, 6, 5, 4, 3, 2)
 _LENGTH = 12
-
-
-def normalize_digits(text: str) -> str:
-    """Fold full-width digits to ASCII digits, leaving every other character as it is.
-
-    Args:
-        text: Any text.
-
-    Returns:
-        `text` with ０-９ replaced by 0-9.
-    """
-    return text.translate(_DIGITS)
 
 
 def check_digit(first_eleven: str) -> int:

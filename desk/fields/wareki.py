@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from desk.errors import CatalogError, FieldError
-from desk.fields.mynumber import normalize_digits
+from desk.fields.digits import normalize_digits
 from desk.resources import resources_dir
 
 __all__ = [

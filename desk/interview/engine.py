@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from desk.catalog.model import Procedure, Step
+from desk.errors import FieldError
 from desk.fields import address, kana
 from desk.interview.issues import Issue
 from desk.interview.validation import validate_step
@@ -40,7 +41,7 @@ def normalize_answer(item_type: str, value: Any) -> Any:
         digits = value.strip()
         try:
             return address.normalize_postal_code(digits)
-        except Exception:  # noqa: BLE001 - validation reports the format problem
+        except FieldError:  # kept as typed: validation reports the format problem
             return digits
     if isinstance(value, str):
         return value.strip()

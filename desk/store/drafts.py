@@ -24,7 +24,9 @@ from desk.store.models import Base, DraftRow, OutboxRow
 
 T = TypeVar("T")
 
-DRAFT, READY, RECEIVED, ATTENTION, DISCARDED = "DRAFT", "READY", "RECEIVED", "ATTENTION", "DISCARDED"
+# Draft statuses (the client side of the lifecycle in linkage-api.md) and outbox states.
+DRAFT, READY, RECEIVED, ATTENTION = "DRAFT", "READY", "RECEIVED", "ATTENTION"
+DISCARDED = "DISCARDED"
 PENDING, IN_FLIGHT, DONE, NEEDS_ATTENTION = "pending", "in_flight", "done", "attention"
 _DATA_KEY_ID = "dek"  # data sealed with a draft's own key; the header names which key opened it
 

@@ -250,4 +250,5 @@ def test_language_and_text_size_change_without_restart(qapp: object, kiosk: Main
     base = kiosk.question.next_button.font().pointSizeF()
     click(kiosk.top_bar.size_buttons["extra_large"])
     assert kiosk.question.next_button.font().pointSizeF() > base
-    assert kiosk.question.heading.font().pointSizeF() > kiosk.question.next_button.font().pointSizeF()
+    heading = kiosk.question.heading.font().pointSizeF()
+    assert heading > kiosk.question.next_button.font().pointSizeF()

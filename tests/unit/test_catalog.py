@@ -39,7 +39,7 @@ def _broken(tmp_path: Path, text: str) -> Path:
 
 
 def test_unknown_item_names_file_line_and_key(tmp_path: Path) -> None:
-    path = _broken(tmp_path, """schema_version: 1
+    _broken(tmp_path, """schema_version: 1
 id: x
 business_area: koseki
 form_name: 届

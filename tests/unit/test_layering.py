@@ -25,7 +25,8 @@ def test_desk_and_sync_import_without_qt() -> None:
         "import importlib, sys\n"
         f"for name in {modules!r}:\n"
         "    importlib.import_module(name)\n"
-        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('PySide6', 'shiboken6', 'ui'))\n"
+        "qt = ('PySide6', 'shiboken6', 'ui')\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in qt)\n"
         "print(','.join(loaded))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,

@@ -142,7 +142,7 @@ class NameView(StepView):
 
 
 class DateView(StepView):
-    """和暦 date: era buttons, then year (元 accepted), month and day; the Western date as a check."""
+    """和暦 date: era buttons, year (元 accepted), month, day; the Western date shown as a check."""
 
     def __init__(self, step: Step, parent: QWidget | None = None) -> None:
         super().__init__(step, parent)

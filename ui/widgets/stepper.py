@@ -6,6 +6,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QIntValidator, QRegularExpressionValidator
 from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QWidget
 
+from desk.fields.digits import normalize_digits
 from ui.i18n import _
 from ui.widgets.buttons import BigButton
 
@@ -54,7 +55,7 @@ class Stepper(QWidget):
 
     def value(self) -> int | None:
         """The number shown, or None when empty; 元 counts as 1."""
-        text = self.field.text().strip().translate(str.maketrans("０１２３４５６７８９", "0123456789"))
+        text = normalize_digits(self.field.text().strip())
         if self._allow_gannen and text == "元":
             return 1
         return int(text) if text.isdigit() else None
