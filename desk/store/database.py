@@ -11,6 +11,7 @@ from sqlalchemy import Engine, create_engine, event
 from desk.errors import StoreError
 
 BUSY_TIMEOUT_MS = 5000
+READ_ONLY_OPTION = "madoguchi_read_only"
 
 _PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -42,9 +43,16 @@ def create_store_engine(path: Path) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Readers (see `reader()`) begin deferred: in WAL mode they never wait for a writer.
+        read_only = connection.get_execution_options().get(READ_ONLY_OPTION, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def reader(engine: Engine) -> Engine:
+    """The same engine for read-only units of work: they begin deferred, not IMMEDIATE."""
+    return engine.execution_options(**{READ_ONLY_OPTION: True})
 
 
 def check_integrity(engine: Engine) -> None:

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from desk.errors import StoreError
 from desk.ids import new_reference_code, new_ulid
 from desk.store import crypto
-from desk.store.database import check_integrity, checkpoint, create_store_engine
+from desk.store.database import check_integrity, checkpoint, create_store_engine, reader
 from desk.store.keys import KeyStore
 from desk.store.models import Base, DraftRow, OutboxRow
 
@@ -97,6 +97,7 @@ class DraftStore:
         self.path = path
         self._keys = keys
         self.engine: Engine = create_store_engine(path)
+        self._reader = reader(self.engine)
         check_integrity(self.engine)
         with self._write("store.open_failed") as session:
             Base.metadata.create_all(session.connection())
@@ -118,7 +119,7 @@ class DraftStore:
 
     def _read(self, work: Callable[[Session], T]) -> T:
         try:
-            with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            with Session(self._reader, expire_on_commit=False) as session, session.begin():
                 return work(session)
         except (DBAPIError, OSError) as exc:
             raise StoreError("store.read_failed") from exc

@@ -188,3 +188,16 @@ def test_demo_key_store_refuses_a_real_profile(tmp_path: Path) -> None:
     key_id, key = demo.current()
     assert DemoFileKeyStore(tmp_path).get(key_id) == key  # survives a restart
     assert (tmp_path / "demo-device.key").stat().st_mode & 0o077 == 0
+
+
+def test_reading_does_not_wait_for_a_writer(tmp_path: Path, store: DraftStore) -> None:
+    draft_id = _new(store)
+    store.save(draft_id, NAME, "a")
+    writer = sqlite3.connect(store.path, timeout=0)
+    writer.execute("BEGIN IMMEDIATE")  # someone else is mid-autosave
+    try:
+        assert store.load(draft_id).answers == NAME
+        assert len(store.resumable(mode="kiosk", desk_id="lobby")) == 1
+    finally:
+        writer.rollback()
+        writer.close()
