@@ -238,6 +238,13 @@ class DraftStore:
 
     # -- outbox -----------------------------------------------------------------------------
 
+    @staticmethod
+    def _get_outbox(session: Session, application_id: str) -> OutboxRow:
+        item = session.get(OutboxRow, application_id)
+        if item is None:
+            raise StoreError("store.not_found")
+        return item
+
     def finalize(self, draft_id: str, payload: dict[str, Any]) -> None:
         """Freeze the application: status READY and the sealed outbox row in one transaction."""
         body = _json_bytes(payload)
@@ -283,10 +290,8 @@ class DraftStore:
     ) -> None:
         """Store the gateway's receipt, then purge the payload: the item is done."""
         with self._write() as session:
-            item = session.get(OutboxRow, application_id)
+            item = self._get_outbox(session, application_id)
             draft = self._get(session, application_id)
-            if item is None:
-                raise StoreError("store.not_found")
             draft.uketsuke_bango = uketsuke_bango
             draft.received_at = received_at
             draft.status = RECEIVED
@@ -298,9 +303,7 @@ class DraftStore:
     def record_retry(self, application_id: str, next_attempt_at: dt.datetime, error: str) -> None:
         """Put an item back to pending with its next attempt time (survives restarts)."""
         with self._write() as session:
-            item = session.get(OutboxRow, application_id)
-            if item is None:
-                raise StoreError("store.not_found")
+            item = self._get_outbox(session, application_id)
             item.state = PENDING
             item.next_attempt_at = next_attempt_at
             item.last_error = error[:200]
@@ -308,10 +311,8 @@ class DraftStore:
     def record_attention(self, application_id: str, error: str) -> None:
         """Park an item the gateway refused, for staff; it no longer blocks the queue."""
         with self._write() as session:
-            item = session.get(OutboxRow, application_id)
+            item = self._get_outbox(session, application_id)
             draft = self._get(session, application_id)
-            if item is None:
-                raise StoreError("store.not_found")
             item.state = NEEDS_ATTENTION
             item.last_error = error[:200]
             draft.status = ATTENTION
@@ -328,9 +329,7 @@ class DraftStore:
         """Return (state, attempts, last error codes) of one outbox item."""
 
         def work(session: Session) -> tuple[str, int, str | None]:
-            item = session.get(OutboxRow, application_id)
-            if item is None:
-                raise StoreError("store.not_found")
+            item = self._get_outbox(session, application_id)
             return item.state, item.attempts, item.last_error
 
         return self._read(work)
