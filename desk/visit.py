@@ -60,21 +60,17 @@ class VisitSession:
     def answer(self, values: dict[str, Any]) -> StepOutcome:
         """Answer the current step; accepted answers are saved durably before returning."""
         interview = self._require()
-        before = (copy.deepcopy(interview.answers), interview.position,
-                  interview.returning_to_review)
+        before = self._snapshot()
         outcome = interview.answer(values)
         if outcome.accepted:
-            try:
-                self._save()
-            except Exception:
-                interview.answers, interview.position, interview.returning_to_review = before
-                raise
+            self._save_or_restore(before)
         return outcome
 
     def back(self) -> None:
         """Go one step back and remember the position."""
+        before = self._snapshot()
         self._require().back()
-        self._save()
+        self._save_or_restore(before)
 
     def change(self, step_id: str) -> None:
         """From the check page, go to one step; answering it returns to the check page."""
@@ -96,6 +92,20 @@ class VisitSession:
         """Forget the resident's answers in memory (the sealed draft stays in the store)."""
         self.interview = None
         self.draft = None
+
+    def _snapshot(self) -> tuple[dict[str, Any], str, bool]:
+        interview = self._require()
+        return (copy.deepcopy(interview.answers), interview.position,
+                interview.returning_to_review)
+
+    def _save_or_restore(self, before: tuple[dict[str, Any], str, bool]) -> None:
+        """Save; if that fails, put the interview back so screen and store agree."""
+        try:
+            self._save()
+        except Exception:
+            interview = self._require()
+            interview.answers, interview.position, interview.returning_to_review = before
+            raise
 
     def _save(self) -> None:
         interview = self._require()

@@ -237,7 +237,7 @@ class MainWindow(QMainWindow):
 
     # -- slots ------------------------------------------------------------------------------
 
-    def _guard(self, action: Callable[[], None]) -> bool:
+    def _guard(self, action: Callable[[], object]) -> bool:
         """Run a store action; on failure show the reason and keep everything on screen."""
         try:
             action()
