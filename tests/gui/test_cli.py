@@ -39,3 +39,12 @@ def test_demo_without_display_explains_instead_of_crashing(tmp_path: Path) -> No
 def test_unenrolled_device_points_to_the_demo(tmp_path: Path) -> None:
     result = _madoguchi("--data-dir", str(tmp_path))
     assert result.returncode == 2 and "madoguchi demo" in result.stderr
+
+
+def test_screenshots_cover_every_screen(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "ui.screenshots", "--out", str(tmp_path)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    shots = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert len(shots) == 13 and shots[0] == "01-home.png" and shots[-2] == "12-confirmation.png"
+    assert all((tmp_path / name).stat().st_size > 10_000 for name in shots)  # not blank

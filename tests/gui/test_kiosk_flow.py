@@ -6,28 +6,20 @@ import re
 from pathlib import Path
 
 import pytest
-from pytestqt.qtbot import QtBot
 
 from desk.config import STORE_FILE
 from desk.errors import StoreError
 from desk.store.drafts import DraftStore
 from desk.store.keys import MemoryKeyStore
 from sync.gateway.store import GatewayStore
-from tests.gui import walk
 from tests.gui.conftest import WindowFactory
+from ui import demo_walk as walk
 from ui.main_window import MainWindow
 from ui.screens.step_views import DateView, NameView, PostalCodeView
 from ui.user_input import click, type_text
 
 PERSONAL = [walk.FAMILY, walk.GIVEN, "マドグチ", "まどぐち", "永田町", "まどぐちハイツ", "1-7-1",
             "1990-04-01", "1000014"]
-
-
-def _send(qtbot: QtBot, window: MainWindow) -> None:
-    click(window.review.next_button)
-    click(window.declaration.agree)
-    click(window.declaration.next_button)
-    qtbot.waitUntil(lambda: window.stack.currentWidget() is window.confirmation, timeout=15000)
 
 
 def _plaintext_hits(profile: Path) -> list[str]:
@@ -45,11 +37,11 @@ def _plaintext_hits(profile: Path) -> list[str]:
 
 
 def test_resident_completes_procedure_and_gets_reception_number(
-    qtbot: QtBot, kiosk: MainWindow, gateway_store: GatewayStore
+    kiosk: MainWindow, gateway_store: GatewayStore
 ) -> None:
     walk.answer_everything(kiosk)
     assert kiosk.stack.currentWidget() is kiosk.review
-    _send(qtbot, kiosk)
+    walk.send(kiosk)
 
     number = kiosk.confirmation.number.text()
     assert re.fullmatch(r"\d{8}-\d{6}", number)
@@ -78,12 +70,10 @@ def test_resident_completes_procedure_and_gets_reception_number(
     assert kiosk.visit.interview is None
 
 
-def test_store_files_hold_no_typed_personal_data(
-    qtbot: QtBot, kiosk: MainWindow, tmp_path: Path
-) -> None:
+def test_store_files_hold_no_typed_personal_data(kiosk: MainWindow, tmp_path: Path) -> None:
     walk.answer_everything(kiosk)
     assert _plaintext_hits(tmp_path) == []  # mid-visit: the drafts live in the WAL
-    _send(qtbot, kiosk)
+    walk.send(kiosk)
     assert _plaintext_hits(tmp_path) == []
     assert (tmp_path / f"{STORE_FILE}-wal").exists(), "the scan must cover the WAL"
 
@@ -167,12 +157,17 @@ def test_wrong_input_shows_message_and_keeps_what_was_typed(kiosk: MainWindow) -
     assert any("名を入力" in text for text in errors)
 
 
-def test_date_outside_its_era_is_explained(kiosk: MainWindow) -> None:
+def _open_date_step(kiosk: MainWindow) -> DateView:
     click(kiosk.home.procedure_buttons["juminhyo-utsushi"])
     walk.answer_name(kiosk)
     walk.answer_furigana(kiosk)
     view = kiosk.question.view
     assert isinstance(view, DateView)
+    return view
+
+
+def test_date_outside_its_era_is_explained(kiosk: MainWindow) -> None:
+    view = _open_date_step(kiosk)
     click(view.era_buttons["heisei"])
     type_text(view.year.field, "31")
     type_text(view.month.field, "5")
@@ -184,11 +179,7 @@ def test_date_outside_its_era_is_explained(kiosk: MainWindow) -> None:
 
 
 def test_gannen_is_accepted_and_western_date_shown(kiosk: MainWindow) -> None:
-    click(kiosk.home.procedure_buttons["juminhyo-utsushi"])
-    walk.answer_name(kiosk)
-    walk.answer_furigana(kiosk)
-    view = kiosk.question.view
-    assert isinstance(view, DateView)
+    view = _open_date_step(kiosk)
     click(view.era_buttons["reiwa"])
     type_text(view.year.field, "元")
     type_text(view.month.field, "5")
@@ -224,13 +215,11 @@ def test_change_from_check_page_returns_to_check_page(kiosk: MainWindow) -> None
     assert kiosk.review.rows["x_tsusu"][0].text() == "3"
 
 
-def test_offline_application_is_kept_with_reference_code(
-    qtbot: QtBot, make_window: WindowFactory, tmp_path: Path
-) -> None:
+def test_offline_application_is_kept_with_reference_code(make_window: WindowFactory) -> None:
     # A gateway address where nothing listens: the network is down.
     window = make_window("http://127.0.0.1:9")
     walk.answer_everything(window)
-    _send(qtbot, window)
+    walk.send(window)
     assert "保存しました" in window.confirmation.heading.text()
     code = window.confirmation.number.text()
     assert re.fullmatch(r"[2-9A-Z]{4}-[2-9A-Z]{4}", code)
