@@ -48,3 +48,9 @@ class KeyUnavailableError(StoreError):
     """The device key cannot be read (locked keyring, no key store)."""
 
     message_id = "store.key_unavailable"
+
+
+class RuleError(DeskError):
+    """A catalog rule that cannot be parsed or checked; params give `column` and `expected`."""
+
+    message_id = "rule.invalid"
