@@ -1,4 +1,4 @@
-"""The `madoguchi` command: the app, the demo, the reference gateway and the self-test.
+"""The `madoguchi` command: the app, the demo, the gateway, the self-test and catalog tools.
 
 Qt is imported only by the subcommands that show a window, after the platform check, so
 `madoguchi gateway` runs on a server without any display libraries.
@@ -120,6 +120,41 @@ def cmd_self_test(args: argparse.Namespace) -> int:
     return run_self_test(Path(args.data_dir) if args.data_dir else None)
 
 
+def cmd_catalog_lint(args: argparse.Namespace) -> int:
+    """Print every problem of a catalog folder; exit 1 when any is an error."""
+    from desk.catalog.lint import lint
+
+    problems = lint(Path(args.path) if args.path else None)
+    for problem in problems:
+        print(problem)
+    errors = sum(p.severity == "error" for p in problems)
+    warnings = len(problems) - errors
+    print(f"{errors} error(s), {warnings} warning(s)", file=sys.stderr)
+    return 1 if errors or (args.strict and warnings) else 0
+
+
+def cmd_catalog_stats(args: argparse.Namespace) -> int:
+    """Count what a catalog folder holds."""
+    import json
+
+    from desk.catalog.lint import stats
+    from desk.catalog.loader import load_catalog
+
+    try:
+        catalog = load_catalog(Path(args.path) if args.path else None)
+    except DeskError as error:
+        print(f"The catalog does not load: {error.params}. Run `madoguchi catalog lint`.",
+              file=sys.stderr)
+        return 1
+    figures = stats(catalog)
+    if args.json:
+        print(json.dumps(figures, ensure_ascii=False))
+    else:
+        for key, value in figures.items():
+            print(f"{key}: {', '.join(value) if isinstance(value, list) else value}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(
@@ -146,6 +181,17 @@ def build_parser() -> argparse.ArgumentParser:
     self_test.add_argument("--data-dir", default=argparse.SUPPRESS,
                            help="folder for the test store (default: a temporary folder)")
     self_test.set_defaults(handler=cmd_self_test)
+
+    catalog = commands.add_parser("catalog", help="check the procedure catalog")
+    catalog_commands = catalog.add_subparsers(dest="catalog_command", required=True)
+    lint = catalog_commands.add_parser("lint", help="report every problem (file:line: key)")
+    lint.add_argument("path", nargs="?", help="catalog folder (default: the app's own)")
+    lint.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    lint.set_defaults(handler=cmd_catalog_lint)
+    stats = catalog_commands.add_parser("stats", help="count procedures, areas, events, items")
+    stats.add_argument("path", nargs="?", help="catalog folder (default: the app's own)")
+    stats.add_argument("--json", action="store_true", help="print JSON")
+    stats.set_defaults(handler=cmd_catalog_stats)
     return parser
 
 

@@ -1,19 +1,34 @@
-"""The procedure catalog as frozen dataclasses: data items, steps and procedures."""
+"""The procedure catalog as frozen dataclasses: items, steps, procedures and life events."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from desk.catalog.text import LocalizedText
 
+if TYPE_CHECKING:
+    from desk.rules import Rule
+
 ItemType = Literal[
-    "name", "kana_name", "date", "postal_code", "address_candidate", "text", "count", "choice"
+    "name", "kana_name", "date", "postal_code", "address_candidate", "text", "count", "number",
+    "choice", "multi_choice", "yes_no", "phone", "email", "bank_account", "mynumber", "group",
 ]
 ITEM_TYPES: tuple[str, ...] = (
-    "name", "kana_name", "date", "postal_code", "address_candidate", "text", "count", "choice"
+    "name", "kana_name", "date", "postal_code", "address_candidate", "text", "count", "number",
+    "choice", "multi_choice", "yes_no", "phone", "email", "bank_account", "mynumber", "group",
 )
 Channel = Literal["kiosk", "desk", "counter"]
+CHANNELS: tuple[str, ...] = ("kiosk", "desk", "counter")
+DateRange = Literal["past", "future", "any"]
+
+
+@dataclass(frozen=True)
+class Option:
+    """One answer of a choice item."""
+
+    value: str
+    label: LocalizedText
 
 
 @dataclass(frozen=True)
@@ -27,31 +42,60 @@ class Item:
     max_length: int | None = None
     minimum: int | None = None
     maximum: int | None = None
+    options: tuple[Option, ...] = ()
+    dates: DateRange = "past"
+    partial: bool = False
+    members: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
-class Option:
-    """One answer of a choice step."""
+class Check:
+    """A rule the answers must meet, with the message shown when they do not."""
 
-    value: str
-    label: LocalizedText
+    rule: Rule
+    message: LocalizedText
 
 
 @dataclass(frozen=True)
 class Step:
-    """One screen of the interview: one question about one or more items."""
+    """One screen of the interview: one question about one or more items, or a repeat group.
+
+    A group step asks "how many?" for its group item, then its member steps once per member.
+    """
 
     id: str
     items: tuple[Item, ...]
     question: LocalizedText
     help: LocalizedText = field(default_factory=LocalizedText)
-    options: tuple[Option, ...] = ()
     postal_item: str | None = None
+    when: Rule | None = None
+    unknown_allowed: bool = False
+    counter_group: str | None = None
+    checks: tuple[Check, ...] = ()
+    members: tuple[Step, ...] = ()
 
     @property
     def kind(self) -> ItemType:
         """The widget kind of the step: the type of its first item."""
         return self.items[0].type
+
+    @property
+    def options(self) -> tuple[Option, ...]:
+        """The options of a choice step (those of its item)."""
+        return self.items[0].options
+
+    @property
+    def is_group(self) -> bool:
+        """True for a repeat group step."""
+        return self.kind == "group"
+
+
+@dataclass(frozen=True)
+class Document:
+    """Something to bring to the counter, perhaps only when a rule holds."""
+
+    text: LocalizedText
+    when: Rule | None = None
 
 
 @dataclass(frozen=True)
@@ -66,8 +110,11 @@ class Procedure:
     identity_check: bool
     title: LocalizedText
     steps: tuple[Step, ...]
-    documents_to_bring: tuple[LocalizedText, ...] = ()
+    documents_to_bring: tuple[Document, ...] = ()
     declaration: LocalizedText = field(default_factory=LocalizedText)
+    summary: LocalizedText = field(default_factory=LocalizedText)
+    form_layout: str | None = None
+    source: str = ""
 
     def step(self, step_id: str) -> Step:
         """Return the step with this id (KeyError if the catalog has none)."""
@@ -76,18 +123,48 @@ class Procedure:
                 return step
         raise KeyError(step_id)
 
-    def step_index(self, step_id: str) -> int:
-        """Return the position of the step with this id."""
-        return [s.id for s in self.steps].index(step_id)
+
+@dataclass(frozen=True)
+class EventProcedure:
+    """A procedure a life event yields, when its rule holds."""
+
+    procedure_id: str
+    when: Rule | None = None
+    reason: LocalizedText = field(default_factory=LocalizedText)
+
+
+@dataclass(frozen=True)
+class LifeEvent:
+    """A life event (引っ越してきた, 子どもが生まれた, …): eligibility questions → procedures."""
+
+    id: str
+    order: int
+    title: LocalizedText
+    description: LocalizedText
+    questions: tuple[Step, ...]
+    procedures: tuple[EventProcedure, ...]
+    documents_to_bring: tuple[Document, ...] = ()
+    translations: tuple[str, ...] = ()
+    source: str = ""
 
 
 @dataclass(frozen=True)
 class Catalog:
-    """Every procedure and data item the device knows."""
+    """Every procedure, life event and data item the device knows."""
 
     items: dict[str, Item]
     procedures: dict[str, Procedure]
+    life_events: dict[str, LifeEvent] = field(default_factory=dict)
+    business_areas: dict[str, LocalizedText] = field(default_factory=dict)
 
     def procedure(self, procedure_id: str) -> Procedure:
         """Return one procedure by id (KeyError if unknown)."""
         return self.procedures[procedure_id]
+
+    def life_event(self, event_id: str) -> LifeEvent:
+        """Return one life event by id (KeyError if unknown)."""
+        return self.life_events[event_id]
+
+    def events_in_order(self) -> list[LifeEvent]:
+        """The life events in their home-screen order."""
+        return sorted(self.life_events.values(), key=lambda e: (e.order, e.id))

@@ -55,3 +55,8 @@ def ruby_segments(text: str) -> list[RubySegment]:
     if position < len(text):
         segments.append(RubySegment(text[position:]))
     return segments
+
+
+def without_ruby(text: str) -> str:
+    """Drop the marked-up pieces entirely: what is left has no reading (for the linter)."""
+    return _RUBY.sub("", text)
