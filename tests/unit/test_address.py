@@ -68,6 +68,13 @@ def test_lookup_single_candidate() -> None:
     assert lookup("〒１００－００１４")[0].label == "東京都千代田区永田町"
 
 
+def test_every_accepted_form_gives_the_same_candidates() -> None:
+    expected = lookup("1000014")
+    assert expected
+    for text in ("100-0014", "１００００１４", "１００－００１４", "〒100-0014"):
+        assert lookup(text) == expected
+
+
 def test_code_spanning_several_towns_returns_every_town() -> None:
     candidates = lookup("068-0546")
     assert [c.label for c in candidates] == ["北海道夕張市南部青葉町", "北海道夕張市南部菊水町"]

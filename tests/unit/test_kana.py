@@ -11,7 +11,9 @@ from desk.fields.kana import is_katakana_name, normalize_name_spacing, to_kataka
     ("text", "expected"),
     [
         ("やまだ　たろう", "ヤマダ　タロウ"),
+        ("ｶﾞ", "ガ"),
         ("ｶﾞｯｺｳ", "ガッコウ"),
+        ("ｧｨｩｪｫｬｭｮｯ", "ァィゥェォャュョッ"),
         ("ﾊﾟﾋﾟﾌﾟﾍﾟﾎﾟ", "パピプペポ"),
         ("ｳﾞｧｲｵﾘﾝ", "ヴァイオリン"),
         ("ﾜﾞｦﾞ", "ヷヺ"),

@@ -96,6 +96,16 @@ def test_errors_never_echo_the_input(text: str, message_id: str) -> None:
     assert text not in repr(info.value)
 
 
+def test_full_width_input_is_not_echoed_either() -> None:
+    text = "６２１４９８３２０２５８"
+    with pytest.raises(FieldError) as info:
+        parse(text)
+    assert info.value.message_id == "mynumber.check_digit"
+    for shown in (str(info.value), repr(info.value), repr(info.value.params)):
+        assert text not in shown
+        assert "621498320258" not in shown
+
+
 def test_masked_shows_only_the_last_four_digits() -> None:
     assert masked("621498320257") == "********0257"
     with pytest.raises(FieldError):

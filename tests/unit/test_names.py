@@ -23,6 +23,17 @@ def test_characters_outside_jis_are_flagged() -> None:
     assert nonstandard_chars("髙橋　𠮷田") == ["髙", "𠮷"]
 
 
+def test_jis_x_0213_characters_are_standard() -> None:
+    # Not in JIS X 0208 but in JIS X 0213: not 外字.
+    assert nonstandard_chars("𠮟俱剝𩸽") == []
+
+
+def test_result_is_a_list_of_strings() -> None:
+    result = nonstandard_chars("髙")
+    assert isinstance(result, list)
+    assert all(isinstance(item, str) for item in result)
+
+
 def test_each_character_is_listed_once_in_order() -> None:
     assert nonstandard_chars("𠮷髙𠮷") == ["𠮷", "髙"]
 

@@ -76,6 +76,7 @@ def test_boundaries_round_trip(last_day: D, first_day: D, last_text: str, first_
         ("T1.7.30", D(1912, 7, 30)),
         ("大正元年12月24日", D(1912, 12, 24)),
         ("令和7年5月12日", D(2025, 5, 12)),
+        ("令和７年５月１２日", D(2025, 5, 12)),
     ],
 )
 def test_parse_accepts(text: str, expected: D) -> None:
@@ -145,6 +146,20 @@ def test_errors_never_contain_the_input() -> None:
         parse_wareki("昭和64年1月8日")
     assert "64年1月8日" not in repr(info.value.params)
     assert "64年1月8日" not in str(info.value)
+
+
+def test_era_errors_name_the_era_and_its_last_day() -> None:
+    # The message the counter shows: 「平成は平成31年4月30日までです」, without the input.
+    for text, era, last in (
+        ("平成31年5月1日", "平成", "平成31年4月30日"),
+        ("昭和65年1月1日", "昭和", "昭和64年1月7日"),
+    ):
+        with pytest.raises(FieldError) as info:
+            parse_wareki(text)
+        assert (info.value.message_id, info.value.params) == (
+            "wareki.out_of_era",
+            {"era": era, "last": last},
+        )
 
 
 def test_from_parts() -> None:
