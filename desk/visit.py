@@ -5,9 +5,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from desk.catalog.model import Catalog, Procedure
+from desk.catalog.model import Catalog
 from desk.config import DeviceConfig
-from desk.interview.engine import REVIEW, Interview, StepOutcome
+from desk.interview.engine import CHECKLIST, REVIEW, Interview, StepOutcome
 from desk.store.drafts import DraftStore, DraftSummary
 
 
@@ -26,42 +26,57 @@ class VisitSession:
         self.interview: Interview | None = None
         self.draft: DraftSummary | None = None
 
-    @property
-    def procedure(self) -> Procedure:
-        """The procedure of the running interview."""
-        assert self.interview is not None, "no interview running"
-        return self.interview.procedure
-
     def start(self, procedure_id: str) -> Interview:
-        """Begin a new draft of a procedure; its application id is fixed now."""
-        procedure = self._catalog.procedure(procedure_id)
+        """Begin a new draft of one procedure; its application id is fixed now."""
+        return self._begin(Interview(self._catalog, procedure_ids=(procedure_id,)))
+
+    def start_event(self, event_id: str) -> Interview:
+        """Begin a new draft from a life event: its questions first, then its procedures."""
+        return self._begin(Interview(self._catalog, event_id=event_id))
+
+    def _begin(self, interview: Interview) -> Interview:
         self.draft = self._store.create(
-            procedure.id, procedure.form_version, mode=self._device.mode,
-            desk_id=self._device.desk_id, position=procedure.steps[0].id,
+            [p.id for p in interview.procedures],
+            life_event_id=interview.event.id if interview.event else None,
+            mode=self._device.mode, desk_id=self._device.desk_id, position=interview.position,
         )
-        self.interview = Interview(procedure)
-        return self.interview
+        self.interview = interview
+        return interview
 
     def resume(self, draft_id: str) -> Interview:
         """Open a saved draft on the screen where it was left, with its answers."""
         loaded = self._store.load(draft_id)
-        procedure = self._catalog.procedure(loaded.summary.procedure_id)
-        self.draft = loaded.summary
-        self.interview = Interview(procedure, loaded.answers, loaded.summary.position)
+        summary = loaded.summary
+        self.interview = Interview(
+            self._catalog, event_id=summary.life_event_id,
+            procedure_ids=() if summary.life_event_id else summary.procedure_ids,
+            answers=loaded.answers, position=summary.position,
+        )
+        self.draft = summary
         return self.interview
 
     def resumable(self) -> list[DraftSummary]:
-        """Unfinished drafts of this desk whose procedure the catalog still has."""
+        """Unfinished drafts of this desk whose procedures and event the catalog still has."""
         return [
             d for d in self._store.resumable(mode=self._device.mode, desk_id=self._device.desk_id)
-            if d.procedure_id in self._catalog.procedures
+            if self.knows(d)
         ]
 
-    def answer(self, values: dict[str, Any]) -> StepOutcome:
-        """Answer the current step; accepted answers are saved durably before returning."""
+    def knows(self, draft: DraftSummary) -> bool:
+        """True when the catalog still has everything the draft was started from."""
+        if draft.life_event_id:
+            return draft.life_event_id in self._catalog.life_events
+        return bool(draft.procedure_ids) and all(
+            p in self._catalog.procedures for p in draft.procedure_ids)
+
+    def answer(self, values: dict[str, Any], *, unknown: bool = False) -> StepOutcome:
+        """Answer the current step; accepted answers are saved durably before returning.
+
+        `unknown` records 「わからない／あとで」 where the step allows it.
+        """
         interview = self._require()
         before = self._snapshot()
-        outcome = interview.answer(values)
+        outcome = interview.answer(values, unknown=unknown)
         if outcome.accepted:
             self._save_or_restore(before)
         return outcome
@@ -72,9 +87,9 @@ class VisitSession:
         self._require().back()
         self._save_or_restore(before)
 
-    def change(self, step_id: str) -> None:
-        """From the check page, go to one step; answering it returns to the check page."""
-        self._require().change(step_id)
+    def change(self, key: str) -> None:
+        """From the check page, go to one screen; answering it returns to the check page."""
+        self._require().change(key)
 
     def finalize(self, payload: dict[str, Any]) -> DraftSummary:
         """Freeze the application and queue it for delivery (one transaction)."""
@@ -110,7 +125,7 @@ class VisitSession:
     def _save(self) -> None:
         interview = self._require()
         self.draft = self._store.save(self._require_draft().id, interview.answers,
-                                      interview.position)
+                                      interview.position, [p.id for p in interview.procedures])
 
     def _require(self) -> Interview:
         if self.interview is None:
@@ -123,4 +138,4 @@ class VisitSession:
         return self.draft
 
 
-__all__ = ["REVIEW", "VisitSession"]
+__all__ = ["CHECKLIST", "REVIEW", "VisitSession"]

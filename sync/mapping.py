@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from desk.config import DeviceConfig
@@ -12,21 +13,18 @@ from sync.protocol import ApplicationMetadata, ApplicationPayload, Consent, Proc
 def build_payload(
     *,
     application_id: str,
-    procedure_id: str,
-    form_version: str,
-    data: dict[str, Any],
+    procedures: Sequence[tuple[str, str, dict[str, Any]]],
     device: DeviceConfig,
     captured_at: dt.datetime,
     consent_purpose: str,
     operator_id: str | None = None,
 ) -> ApplicationPayload:
-    """Wrap one procedure's linkage data in the submission envelope.
+    """Wrap the linkage data of a visit's procedures in the submission envelope.
 
     Args:
         application_id: The draft's ULID, fixed at creation; also the idempotency key.
-        procedure_id: Catalog id of the procedure.
-        form_version: Catalog form version the answers were given against.
-        data: Linkage data keyed by 基本データリスト item ids (from the interview).
+        procedures: Per procedure of the visit: catalog id, form version, and linkage data
+            keyed by 基本データリスト item ids (from the interview).
         device: This device's configuration (tenant, device id, channel).
         captured_at: When the resident confirmed the declaration (aware).
         consent_purpose: The declaration the resident agreed to, in Japanese.
@@ -43,6 +41,7 @@ def build_payload(
         ),
         procedures=[
             ProcedureData(procedure_id=procedure_id, form_version=form_version, data=data)
+            for procedure_id, form_version, data in procedures
         ],
         consent=Consent(purpose=consent_purpose, agreed_at=captured_at),
     )

@@ -27,7 +27,7 @@ from desk.catalog.model import Catalog
 from desk.catalog.text import strip_ruby
 from desk.config import DeviceConfig
 from desk.errors import DeskError
-from desk.store.drafts import READY, DraftStore
+from desk.store.drafts import READY, DraftStore, DraftSummary
 from desk.store.keys import KeyStore
 from desk.visit import VisitSession
 from sync.client import LinkageClient
@@ -36,6 +36,8 @@ from sync.outbox import DeliveryReport, deliver_due
 from ui.catalog_text import plain
 from ui.i18n import LANGUAGES, _, set_language
 from ui.messages import error_text
+from ui.screens.base import Page
+from ui.screens.checklist import ChecklistPage
 from ui.screens.confirmation import ConfirmationPage
 from ui.screens.declaration import DeclarationPage
 from ui.screens.home import HomePage
@@ -144,18 +146,22 @@ class MainWindow(QMainWindow):
 
         self.home = HomePage()
         self.question = QuestionPage()
+        self.checklist = ChecklistPage()
         self.review = ReviewPage()
         self.declaration = DeclarationPage()
         self.confirmation = ConfirmationPage()
-        for page in (self.home, self.question, self.review, self.declaration,
-                     self.confirmation):
+        for page in self._pages():
             self.stack.addWidget(page)
 
+        self.home.event_clicked.connect(self._on_home_event_clicked)
         self.home.start_clicked.connect(self._on_home_start_clicked)
         self.home.resume_clicked.connect(self._on_home_resume_clicked)
         self.home.discard_clicked.connect(self._on_home_discard_clicked)
         self.question.next_clicked.connect(self._on_question_next_clicked)
         self.question.back_clicked.connect(self._on_question_back_clicked)
+        self.question.unknown_clicked.connect(self._on_question_unknown_clicked)
+        self.checklist.next_clicked.connect(self._on_checklist_next_clicked)
+        self.checklist.back_clicked.connect(self._on_question_back_clicked)
         self.review.change_clicked.connect(self._on_review_change_clicked)
         self.review.next_clicked.connect(self._on_review_next_clicked)
         self.review.back_clicked.connect(self._on_review_back_clicked)
@@ -166,6 +172,7 @@ class MainWindow(QMainWindow):
         for key, button in self.top_bar.size_buttons.items():
             button.clicked.connect(lambda _=False, k=key: self._on_text_size_clicked(k))
 
+        self.home.show_events(services.catalog.events_in_order())
         self.home.show_procedures([
             p for p in services.catalog.procedures.values()
             if services.device.mode in p.channels
@@ -185,17 +192,20 @@ class MainWindow(QMainWindow):
         """Every text in the active language; switching never needs a restart."""
         self.setWindowTitle(_("Madoguchi Desk"))
         self.top_bar.retranslate_ui()
-        for page in (self.home, self.question, self.review, self.declaration,
-                     self.confirmation):
+        for page in self._pages():
             page.retranslate_ui()
         self._update_progress()
         restyle_tree(self, self.theme)
 
+    def _pages(self) -> tuple[Page, ...]:
+        return (self.home, self.question, self.checklist, self.review, self.declaration,
+                self.confirmation)
+
     def show_home(self) -> None:
         """The start page, listing drafts left unfinished on this desk."""
         self.visit.end()
-        catalog = self.services.catalog
-        self.home.show_drafts(self.visit.resumable(), catalog.procedures)
+        drafts = self.visit.resumable()
+        self.home.show_drafts(drafts, {d.id: self._draft_title(d) for d in drafts})
         restyle_tree(self.home, self.theme)
         self.stack.setCurrentWidget(self.home)
         self._update_progress()
@@ -206,9 +216,19 @@ class MainWindow(QMainWindow):
         if interview.at_review:
             self._show_review()
             return
-        step = interview.current
-        assert step is not None
-        self.question.show_step(step, interview.answers, can_go_back=True)
+        if interview.at_checklist:
+            self.checklist.show_checklist(interview.applicable(), interview.documents())
+            restyle_tree(self.checklist, self.theme)
+            self.stack.setCurrentWidget(self.checklist)
+            self._update_progress()
+            self.checklist.next_button.setFocus(Qt.FocusReason.OtherFocusReason)
+            return
+        screen = interview.screen
+        assert screen.step is not None
+        # Views read the visit's answers; a member's own answers take precedence.
+        answers = {**interview.answers, **interview.values_for(screen)}
+        self.question.show_step(screen.step, answers, can_go_back=True,
+                                unknown=interview.is_unknown(screen))
         restyle_tree(self.question, self.theme)
         self.stack.setCurrentWidget(self.question)
         self._update_progress()
@@ -226,14 +246,15 @@ class MainWindow(QMainWindow):
         if interview is None or self.stack.currentWidget() is self.home:
             self.top_bar.progress.setText("")
             return
-        number, total = interview.progress()
-        title = plain(interview.procedure.title)
-        if interview.at_review:
-            self.top_bar.progress.setText(_("{title} — check", title=title))
-        else:
-            self.top_bar.progress.setText(
-                _("{title} — {number} / {total}", title=title, number=number, total=total)
-            )
+        progress = interview.progress()
+        if interview.at_review or progress.section is None:
+            self.top_bar.progress.setText(_("Check your answers"))
+            return
+        title = plain(progress.section.title)
+        self.top_bar.progress.setText(
+            _("{title} — {number} / {total}", title=title, number=progress.number,
+              total=progress.total)
+        )
 
     # -- slots ------------------------------------------------------------------------------
 
@@ -248,6 +269,16 @@ class MainWindow(QMainWindow):
                 self.home.intro.setText(error_text(error))
             return False
         return True
+
+    def _draft_title(self, draft: DraftSummary) -> str:
+        catalog = self.services.catalog
+        if draft.life_event_id:
+            return plain(catalog.life_event(draft.life_event_id).title)
+        return "、".join(plain(catalog.procedure(p).title) for p in draft.procedure_ids)
+
+    def _on_home_event_clicked(self, event_id: str) -> None:
+        if self._guard(lambda: self.visit.start_event(event_id)):
+            self._show_position()
 
     def _on_home_start_clicked(self, procedure_id: str) -> None:
         if self._guard(lambda: self.visit.start(procedure_id)):
@@ -267,11 +298,20 @@ class MainWindow(QMainWindow):
         if issues:
             self.question.show_issues(issues)
             return
+        self._answer(values, unknown=False)
+
+    def _on_question_unknown_clicked(self) -> None:
+        self._answer({}, unknown=True)
+
+    def _on_checklist_next_clicked(self) -> None:
+        self._answer({}, unknown=False)
+
+    def _answer(self, values: dict[str, object], *, unknown: bool) -> None:
         outcome = None
 
         def answer() -> None:
             nonlocal outcome
-            outcome = self.visit.answer(values)
+            outcome = self.visit.answer(values, unknown=unknown)
 
         if not self._guard(answer) or outcome is None:
             return
@@ -289,19 +329,19 @@ class MainWindow(QMainWindow):
         if self._guard(self.visit.back):
             self._show_position()
 
-    def _on_review_change_clicked(self, step_id: str) -> None:
-        self.visit.change(step_id)
+    def _on_review_change_clicked(self, key: str) -> None:
+        self.visit.change(key)
         self._show_position()
 
     def _on_review_next_clicked(self) -> None:
         interview = self.visit.interview
         assert interview is not None
-        missing = interview.missing_steps()
+        missing = interview.missing()
         if missing:  # a stale answer (e.g. an address for an old postal code): ask it again
-            self.visit.change(missing[0].id)
+            self.visit.change(missing[0].key)
             self._show_position()
             return
-        self.declaration.show_procedure(interview.procedure)
+        self.declaration.show_procedures(interview.procedures)
         restyle_tree(self.declaration, self.theme)
         self.stack.setCurrentWidget(self.declaration)
         self.declaration.agree.setFocus(Qt.FocusReason.OtherFocusReason)
@@ -316,12 +356,12 @@ class MainWindow(QMainWindow):
         if draft.status == READY:  # already finalized (a second press): only send again
             self._send_waiting_in_background()
             return
-        procedure = interview.procedure
+        data = interview.procedure_data()
         payload = build_payload(
-            application_id=draft.id, procedure_id=procedure.id,
-            form_version=procedure.form_version, data=interview.payload_data(),
+            application_id=draft.id,
+            procedures=[(p.id, p.form_version, d) for p, d in data],
             device=self.services.device, captured_at=dt.datetime.now(dt.UTC),
-            consent_purpose=strip_ruby(procedure.declaration.raw("ja")),
+            consent_purpose="\n".join(strip_ruby(p.declaration.raw("ja")) for p, _data in data),
         )
         if not self._guard(lambda: self.visit.finalize(payload_to_json(payload))):
             self.declaration.status.setText(self.question.banner.text())
@@ -351,7 +391,7 @@ class MainWindow(QMainWindow):
             interview = self.visit.interview
             assert interview is not None
             draft = self.visit.refresh()
-            self.confirmation.show_result(draft, interview.procedure)
+            self.confirmation.show_result(draft, interview.documents())
             restyle_tree(self.confirmation, self.theme)
             self.stack.setCurrentWidget(self.confirmation)
             self.confirmation.next_button.setFocus(Qt.FocusReason.OtherFocusReason)

@@ -39,7 +39,7 @@ def run_self_test(data_dir: Path | None = None) -> int:
         store = DraftStore(folder / f"self-test-{STORE_FILE}", MemoryKeyStore())
         try:
             procedure = next(iter(catalog.procedures.values()))
-            draft = store.create(procedure.id, procedure.form_version, mode="kiosk",
+            draft = store.create((procedure.id,), mode="kiosk",
                                  desk_id="self-test", position=procedure.steps[0].id)
             store.save(draft.id, CANARY, procedure.steps[0].id)
             results.append(_check("encrypted draft round trip",

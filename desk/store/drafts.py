@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,8 +45,8 @@ class DraftSummary:
     """What may be shown about a draft without opening it: no personal data."""
 
     id: str
-    procedure_id: str
-    form_version: str
+    procedure_ids: tuple[str, ...]
+    life_event_id: str | None
     status: str
     reference_code: str
     position: str
@@ -61,7 +61,8 @@ class DraftSummary:
     def of(cls, row: DraftRow) -> DraftSummary:
         """Copy the clear columns of a row."""
         return cls(
-            id=row.id, procedure_id=row.procedure_id, form_version=row.form_version,
+            id=row.id, procedure_ids=tuple(row.procedure_ids.split()),
+            life_event_id=row.life_event_id,
             status=row.status, reference_code=row.reference_code, position=row.position,
             mode=row.mode, desk_id=row.desk_id, created_at=row.created_at,
             updated_at=row.updated_at, uketsuke_bango=row.uketsuke_bango,
@@ -146,7 +147,8 @@ class DraftStore:
     # -- drafts -----------------------------------------------------------------------------
 
     def create(
-        self, procedure_id: str, form_version: str, *, mode: str, desk_id: str, position: str
+        self, procedure_ids: Sequence[str], *, life_event_id: str | None = None, mode: str,
+        desk_id: str, position: str,
     ) -> DraftSummary:
         """Create an empty draft with its own data key; the application id is fixed here."""
         kek_id, kek = self._keys.current()
@@ -155,7 +157,8 @@ class DraftStore:
         now = _now()
         for _attempt in range(5):  # a reference code collision is rare; draw again
             row = DraftRow(
-                id=draft_id, procedure_id=procedure_id, form_version=form_version, mode=mode,
+                id=draft_id, procedure_ids=" ".join(procedure_ids),
+                life_event_id=life_event_id, mode=mode,
                 desk_id=desk_id, status=DRAFT, reference_code=new_reference_code(),
                 position=position, created_at=now, updated_at=now, record_version=0,
                 kek_id=kek_id,
@@ -171,7 +174,10 @@ class DraftStore:
                     raise
         raise StoreError("store.write_failed")
 
-    def save(self, draft_id: str, answers: dict[str, Any], position: str) -> DraftSummary:
+    def save(
+        self, draft_id: str, answers: dict[str, Any], position: str,
+        procedure_ids: Sequence[str] | None = None,
+    ) -> DraftSummary:
         """Autosave: seal the answers under a new record version and commit durably."""
         with self._write() as session:
             row = self._get(session, draft_id)
@@ -184,6 +190,8 @@ class DraftStore:
             )
             row.record_version = version
             row.position = position
+            if procedure_ids is not None:
+                row.procedure_ids = " ".join(procedure_ids)
             row.updated_at = _now()
             return DraftSummary.of(row)
 

@@ -40,13 +40,15 @@ class DraftRow(Base):
     __tablename__ = "drafts"
 
     id: Mapped[str] = mapped_column(String(26), primary_key=True)  # ULID = idempotency key
-    procedure_id: Mapped[str] = mapped_column(String(64))
-    form_version: Mapped[str] = mapped_column(String(16))
+    # The visit's procedures, space-separated ids (they change while a life event's questions
+    # are answered), and the life event it started from, if any.
+    procedure_ids: Mapped[str] = mapped_column(String(1024))
+    life_event_id: Mapped[str | None] = mapped_column(String(64))
     mode: Mapped[str] = mapped_column(String(16))
     desk_id: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16), index=True)
     reference_code: Mapped[str] = mapped_column(String(16), unique=True)
-    position: Mapped[str] = mapped_column(String(64))  # step id: where to resume
+    position: Mapped[str] = mapped_column(String(200))  # screen key: where to resume
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, index=True)
     record_version: Mapped[int] = mapped_column(Integer, default=0)

@@ -29,12 +29,14 @@ def store(tmp_path: Path) -> Iterator[DraftStore]:
 
 
 def _finalized(store: DraftStore, gateway_url: str, **data: object) -> str:
-    draft = store.create("juminhyo-utsushi", "1", mode="kiosk", desk_id="lobby",
+    draft = store.create(("juminhyo-utsushi",), mode="kiosk", desk_id="lobby",
                          position="shimei")
     device = DeviceConfig("kiosk", "131016", "KIOSK-TEST", "lobby", gateway_url)
     payload = build_payload(
-        application_id=draft.id, procedure_id="juminhyo-utsushi", form_version="1",
-        data={"shimei": "窓口　太郎", "jusho_yubinbango": "1000014", **data}, device=device,
+        application_id=draft.id,
+        procedures=[("juminhyo-utsushi", "1",
+                     {"shimei": "窓口　太郎", "jusho_yubinbango": "1000014", **data})],
+        device=device,
         captured_at=NOW, consent_purpose="上記のとおり請求します。",
     )
     store.finalize(draft.id, payload_to_json(payload))

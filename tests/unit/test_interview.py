@@ -10,6 +10,8 @@ import pytest
 from desk.catalog.loader import load_catalog
 from desk.interview.engine import REVIEW, Interview
 
+P = "juminhyo-utsushi/"
+
 TODAY = dt.date(2026, 11, 21)
 ANSWERS: list[dict[str, Any]] = [
     {"shimei": {"family": "窓口", "given": "太郎"}},
@@ -26,7 +28,7 @@ ANSWERS: list[dict[str, Any]] = [
 
 @pytest.fixture
 def interview() -> Interview:
-    return Interview(load_catalog().procedure("juminhyo-utsushi"), today=TODAY)
+    return Interview(load_catalog(), procedure_ids=("juminhyo-utsushi",), today=TODAY)
 
 
 def answer_all(interview: Interview) -> None:
@@ -36,15 +38,18 @@ def answer_all(interview: Interview) -> None:
 
 
 def test_walks_every_step_to_review(interview: Interview) -> None:
-    assert interview.progress() == (1, 8)
+    progress = interview.progress()
+    assert (progress.number, progress.total) == (1, 8)
+    assert progress.section is not None and progress.section.id == "juminhyo-utsushi"
     answer_all(interview)
     assert interview.at_review and interview.complete
-    assert interview.progress() == (8, 8)
+    assert (interview.progress().number, interview.progress().total) == (8, 8)
 
 
 def test_linkage_data_follows_the_data_list_conventions(interview: Interview) -> None:
     answer_all(interview)
-    data = interview.payload_data()
+    ((procedure, data),) = interview.procedure_data()
+    assert procedure.id == "juminhyo-utsushi"
     assert data["shimei"] == "窓口\u3000太郎"
     assert data["shimei_furigana"] == "マドグチ\u3000タロウ"
     assert data["seinengappi"] == "1990-04-01"
@@ -58,7 +63,7 @@ def test_invalid_answers_are_data_and_are_not_stored(interview: Interview) -> No
     outcome = interview.answer({"shimei": {"family": "窓口", "given": "  "}})
     assert not outcome.accepted
     assert [(i.item, i.message_id) for i in outcome.issues] == [("shimei", "required.given")]
-    assert interview.position == "shimei" and "shimei" not in interview.answers
+    assert interview.position == P + "shimei" and "shimei" not in interview.answers
 
 
 @pytest.mark.parametrize(
@@ -83,38 +88,40 @@ def test_validation_messages(interview: Interview, step_index: int, values: dict
 
 def test_back_from_review_and_from_first_step(interview: Interview) -> None:
     answer_all(interview)
-    assert interview.back() == "x_shiyo_mokuteki"
+    assert interview.back() == P + "x_shiyo_mokuteki"
     for _ in range(10):
         interview.back()
-    assert interview.position == "shimei" and not interview.can_go_back
+    assert interview.position == P + "shimei" and not interview.can_go_back
 
 
 def test_change_returns_to_review(interview: Interview) -> None:
     answer_all(interview)
-    interview.change("x_tsusu")
+    interview.change(P + "x_tsusu")
     assert interview.answer({"x_tsusu": 3}).position == REVIEW
     assert interview.answers["x_tsusu"] == 3
 
 
 def test_new_postal_code_asks_for_the_address_again(interview: Interview) -> None:
     answer_all(interview)
-    interview.change("jusho_yubinbango")
+    interview.change(P + "jusho_yubinbango")
     outcome = interview.answer({"jusho_yubinbango": "0680546"})
     # The chosen town belonged to the old code: forgotten, and the interview asks for it.
-    assert outcome.position == "jusho"
+    assert outcome.position == P + "jusho"
     assert "jusho" not in interview.answers
-    assert [s.id for s in interview.missing_steps()] == ["jusho"]
+    assert [s.key for s in interview.missing()] == [P + "jusho"]
 
 
 def test_resume_position_is_kept(interview: Interview) -> None:
     for values in ANSWERS[:3]:
         interview.answer(values)
-    resumed = Interview(interview.procedure, interview.answers, interview.position, today=TODAY)
-    assert resumed.position == "jusho_yubinbango"
-    assert resumed.values_for(resumed.procedure.step("seinengappi")) == {
-        "seinengappi": "1990-04-01"}
+    resumed = Interview(interview.catalog, procedure_ids=("juminhyo-utsushi",),
+                        answers=interview.answers, position=interview.position, today=TODAY)
+    assert resumed.position == P + "jusho_yubinbango"
+    screen = resumed.screens()[2]
+    assert resumed.values_for(screen) == {"seinengappi": "1990-04-01"}
 
 
 def test_unknown_saved_position_starts_at_the_beginning(interview: Interview) -> None:
-    resumed = Interview(interview.procedure, {}, "a-step-removed-from-the-catalog")
-    assert resumed.position == "shimei"
+    resumed = Interview(interview.catalog, procedure_ids=("juminhyo-utsushi",),
+                        position="a-step-removed-from-the-catalog")
+    assert resumed.position == P + "shimei"

@@ -30,7 +30,7 @@ def store(tmp_path: Path, keys: MemoryKeyStore) -> Iterator[DraftStore]:
 
 
 def _new(store: DraftStore) -> str:
-    return store.create("juminhyo-utsushi", "1", mode="kiosk", desk_id="lobby",
+    return store.create(("juminhyo-utsushi",), mode="kiosk", desk_id="lobby",
                         position="shimei").id
 
 

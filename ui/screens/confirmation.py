@@ -7,7 +7,7 @@ import html
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QWidget
 
-from desk.catalog.model import Procedure
+from desk.catalog.text import LocalizedText
 from desk.store.drafts import DraftSummary
 from ui.catalog_text import rich
 from ui.i18n import _
@@ -37,18 +37,18 @@ class ConfirmationPage(Page):
         self.back_button.hide()
         self.next_button.clicked.connect(self.finish_clicked)
         self._draft: DraftSummary | None = None
-        self._procedure: Procedure | None = None
+        self._documents: list[LocalizedText] = []
         self.retranslate_ui()
 
     def retranslate_ui(self) -> None:
         """Texts in the active language."""
         self.next_button.setText(_("Finish"))
-        if self._draft is not None and self._procedure is not None:
-            self.show_result(self._draft, self._procedure)
+        if self._draft is not None:
+            self.show_result(self._draft, self._documents)
 
-    def show_result(self, draft: DraftSummary, procedure: Procedure) -> None:
+    def show_result(self, draft: DraftSummary, documents: list[LocalizedText]) -> None:
         """Show the 受付番号 when the gateway answered, or the reference code while it waits."""
-        self._draft, self._procedure = draft, procedure
+        self._draft, self._documents = draft, documents
         if draft.uketsuke_bango:
             self.heading.setText(_("Your application was received"))
             self.number_caption.setText(_("Reception number"))
@@ -66,6 +66,6 @@ class ConfirmationPage(Page):
                   "Please tell the counter this reference code.")
             )
         self.number.setAccessibleName(f"{self.number_caption.text()} {self.number.text()}")
-        items = "".join(f"<li>{rich(doc)}</li>" for doc in procedure.documents_to_bring)
+        items = "".join(f"<li>{rich(doc)}</li>" for doc in documents)
         caption = html.escape(_("Please bring"))
         self.documents.setText(f"<b>{caption}</b><ul>{items}</ul>" if items else "")

@@ -38,7 +38,7 @@ class DeclarationPage(Page):
         self.progress.hide()
         self.content.addWidget(self.progress)
         self.content.addStretch(1)
-        self.procedure: Procedure | None = None
+        self.procedures: list[Procedure] = []
         self.agree.toggled.connect(self._on_agree_toggled)
         self.next_button.clicked.connect(self.send_clicked)
         self.back_button.clicked.connect(self.back_clicked)
@@ -52,14 +52,16 @@ class DeclarationPage(Page):
         self.agree.setText(f"{mark} {agree_text}")
         self.back_button.setText(_("Back"))
         self.next_button.setText(_("Send"))
-        if self.procedure is not None:
-            self.statement.setText(rich(self.procedure.declaration))
+        if self.procedures:
+            self.statement.setText("<br><br>".join(
+                f"<b>{rich(p.title)}</b><br>{rich(p.declaration)}" if len(self.procedures) > 1
+                else rich(p.declaration) for p in self.procedures))
         if self.progress.isVisible():
             self.status.setText(_("Sending…"))
 
-    def show_procedure(self, procedure: Procedure) -> None:
-        """Reset the page for a procedure."""
-        self.procedure = procedure
+    def show_procedures(self, procedures: list[Procedure]) -> None:
+        """Reset the page for the procedures of a visit (one declaration each)."""
+        self.procedures = procedures
         self.agree.setChecked(False)
         self.set_busy(False)
         self.retranslate_ui()

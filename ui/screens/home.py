@@ -1,27 +1,33 @@
-"""The start page: which procedure, and the draft left unfinished on this device, if any."""
+"""The start page: life events, single procedures, and drafts left unfinished on this device."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QWidget
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QScrollArea, QVBoxLayout, QWidget
 
-from desk.catalog.model import Procedure
+from desk.catalog.model import LifeEvent, Procedure
 from desk.store.drafts import DraftSummary
 from ui.catalog_text import plain
 from ui.i18n import _
 from ui.screens.base import Page, body_label, heading_label
 from ui.widgets.buttons import BigButton
 
+EVENT_COLUMNS = 2
+
 
 class HomePage(Page):
-    """Procedures to start, and drafts to resume (shown without any personal data).
+    """What the resident came for (a life event or one procedure), and drafts to resume.
+
+    Drafts are listed without any personal data: what was started, and when it was saved.
 
     Signals:
+        event_clicked(str): life event id to start.
         start_clicked(str): procedure id to start.
         resume_clicked(str): draft id to resume.
         discard_clicked(str): draft id to delete (start over).
     """
 
+    event_clicked = Signal(str)
     start_clicked = Signal(str)
     resume_clicked = Signal(str)
     discard_clicked = Signal(str)
@@ -32,15 +38,38 @@ class HomePage(Page):
         self.next_button.hide()
         self.intro = body_label(self)
         self.content.addWidget(self.intro)
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        self.content.addWidget(scroll, 1)
+        body = QWidget()
+        self.body = QVBoxLayout(body)
+        self.body.setSpacing(16)
+        scroll.setWidget(body)
+
+        self.resume_heading = heading_label(body)
+        self.body.addWidget(self.resume_heading)
+        self.resume_area = QVBoxLayout()
+        self.body.addLayout(self.resume_area)
+        self.events_heading = heading_label(body)
+        self.body.addWidget(self.events_heading)
+        self.events_grid = QGridLayout()
+        self.events_grid.setSpacing(16)
+        self.body.addLayout(self.events_grid)
+        self.procedures_heading = heading_label(body)
+        self.body.addWidget(self.procedures_heading)
+        self.procedures_area = QVBoxLayout()
+        self.body.addLayout(self.procedures_area)
+        self.body.addStretch(1)
+
+        self.event_buttons: dict[str, BigButton] = {}
         self.procedure_buttons: dict[str, BigButton] = {}
-        self._procedures: list[Procedure] = []
-        self._drafts: list[DraftSummary] = []
-        self.resume_heading = heading_label(self)
-        self.content.addWidget(self.resume_heading)
-        self._resume_rows: list[QWidget] = []
         self.resume_buttons: dict[str, BigButton] = {}
         self.discard_buttons: dict[str, BigButton] = {}
-        self.content.addStretch(1)
+        self._events: list[LifeEvent] = []
+        self._procedures: list[Procedure] = []
+        self._drafts: list[DraftSummary] = []
+        self._titles: dict[str, str] = {}
+        self._resume_rows: list[QWidget] = []
         self.retranslate_ui()
 
     def retranslate_ui(self) -> None:
@@ -48,41 +77,67 @@ class HomePage(Page):
         self.heading.setText(_("Madoguchi Desk"))
         self.intro.setText(_("What would you like to do? Press a button."))
         self.resume_heading.setText(_("Continue where you stopped"))
+        self.events_heading.setText(_("What happened?"))
+        self.procedures_heading.setText(_("Or choose one procedure"))
+        for event in self._events:
+            self.event_buttons[event.id].setText(plain(event.title))
+            self.event_buttons[event.id].setToolTip(plain(event.description))
         for procedure in self._procedures:
             self.procedure_buttons[procedure.id].setText(plain(procedure.title))
-        self.show_drafts(self._drafts, {p.id: p for p in self._procedures})
+        self.events_heading.setVisible(bool(self._events))
+        self._show_draft_rows()
+
+    def show_events(self, events: list[LifeEvent]) -> None:
+        """One big button per life event, in the catalog's order."""
+        for button in self.event_buttons.values():
+            button.deleteLater()
+        self.event_buttons = {}
+        self._events = events
+        for index, event in enumerate(events):
+            button = BigButton(plain(event.title), self, primary=True)
+            button.setAccessibleDescription(plain(event.description))
+            button.clicked.connect(lambda _=False, e=event.id: self.event_clicked.emit(e))
+            self.events_grid.addWidget(button, index // EVENT_COLUMNS, index % EVENT_COLUMNS)
+            self.event_buttons[event.id] = button
+        self.retranslate_ui()
 
     def show_procedures(self, procedures: list[Procedure]) -> None:
-        """One big button per procedure offered on this device."""
+        """One button per procedure offered on this device."""
         for button in self.procedure_buttons.values():
             button.deleteLater()
         self.procedure_buttons = {}
         self._procedures = procedures
-        for index, procedure in enumerate(procedures):
-            button = BigButton(plain(procedure.title), self, primary=True)
+        for procedure in procedures:
+            button = BigButton(plain(procedure.title), self)
             button.clicked.connect(lambda _=False, p=procedure.id: self.start_clicked.emit(p))
-            self.content.insertWidget(1 + index, button)
+            self.procedures_area.addWidget(button)
             self.procedure_buttons[procedure.id] = button
+        self.procedures_heading.setVisible(bool(procedures))
+        self.retranslate_ui()
 
-    def show_drafts(self, drafts: list[DraftSummary], procedures: dict[str, Procedure]) -> None:
-        """List unfinished drafts by procedure and time saved, each with continue / start over."""
+    def show_drafts(self, drafts: list[DraftSummary], titles: dict[str, str]) -> None:
+        """List unfinished drafts (what was started, time saved), with continue / start over.
+
+        `titles` maps a draft id to what it was started from, in the active language.
+        """
+        self._drafts = drafts
+        self._titles = titles
+        self._show_draft_rows()
+
+    def _show_draft_rows(self) -> None:
         for row in self._resume_rows:
-            self.content.removeWidget(row)
+            self.resume_area.removeWidget(row)
             row.deleteLater()
         self._resume_rows = []
         self.resume_buttons = {}
         self.discard_buttons = {}
-        self._drafts = drafts
-        self.resume_heading.setVisible(bool(drafts))
-        position = self.content.indexOf(self.resume_heading) + 1
-        for draft in drafts:
-            procedure = procedures.get(draft.procedure_id)
-            if procedure is None:
-                continue
+        shown = [d for d in self._drafts if d.id in self._titles]
+        self.resume_heading.setVisible(bool(shown))
+        for draft in shown:
             row = QWidget(self)
             layout = QHBoxLayout(row)
             saved = draft.updated_at.astimezone().strftime("%H:%M")
-            label = QLabel(_("{procedure} (saved {time})", procedure=plain(procedure.title),
+            label = QLabel(_("{procedure} (saved {time})", procedure=self._titles[draft.id],
                              time=saved), row)
             label.setWordWrap(True)
             resume = BigButton(_("Continue"), row, primary=True)
@@ -92,8 +147,7 @@ class HomePage(Page):
             layout.addWidget(label, 1)
             layout.addWidget(resume)
             layout.addWidget(discard)
-            self.content.insertWidget(position, row)
-            position += 1
+            self.resume_area.addWidget(row)
             self._resume_rows.append(row)
             self.resume_buttons[draft.id] = resume
             self.discard_buttons[draft.id] = discard

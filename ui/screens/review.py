@@ -17,7 +17,7 @@ class ReviewPage(Page):
     """Lists the answers of the interview.
 
     Signals:
-        change_clicked(str): the step id whose 「変更」 was pressed.
+        change_clicked(str): the screen key whose 「変更」 was pressed.
         next_clicked(): continue to the declaration.
         back_clicked(): back to the last question.
     """
@@ -49,7 +49,7 @@ class ReviewPage(Page):
             self.show_interview(self._interview)
 
     def show_interview(self, interview: Interview) -> None:
-        """Build one row per item: label, answer, and a 「変更」 button for its step."""
+        """One row per answer (label, answer, 「変更」), under a heading per part of the visit."""
         self._interview = interview
         body = QFrame()
         grid = QGridLayout(body)
@@ -57,21 +57,37 @@ class ReviewPage(Page):
         grid.setVerticalSpacing(12)
         self.rows = {}
         row = 0
-        for step in interview.procedure.steps:
-            for index, item in enumerate(step.items):
-                label = QLabel(plain(item.label), body)
+        section_id = None
+        for screen in interview.screens():
+            if screen.kind != "step" or screen.step is None or screen.section is None:
+                continue
+            if screen.section.id != section_id:
+                section_id = screen.section.id
+                title = QLabel(plain(screen.section.title), body)
+                title.setProperty("font_bold", True)
+                title.setWordWrap(True)
+                grid.addWidget(title, row, 0, 1, 3)
+                row += 1
+            values = interview.values_for(screen)
+            prefix = ""
+            if screen.member is not None:
+                prefix = _("Person {number}: ", number=screen.member + 1)
+            for index, item in enumerate(screen.step.items):
+                label = QLabel(prefix + plain(item.label), body)
                 label.setProperty("role", "help")
-                answer = QLabel(format_answer(step, item, interview.answers.get(item.id)), body)
+                label.setWordWrap(True)
+                answer = QLabel(format_answer(screen.step, item, values.get(item.id)), body)
                 answer.setWordWrap(True)
                 answer.setProperty("font_bold", True)
                 grid.addWidget(label, row, 0)
                 grid.addWidget(answer, row, 1)
                 if index == 0:
                     change = BigButton(_("Change"), body)
-                    change.setAccessibleName(_("Change: {label}", label=plain(item.label)))
-                    change.clicked.connect(lambda _=False, s=step.id: self.change_clicked.emit(s))
+                    change.setAccessibleName(_("Change: {label}", label=prefix + plain(item.label)))
+                    change.clicked.connect(
+                        lambda _=False, k=screen.key: self.change_clicked.emit(k))
                     grid.addWidget(change, row, 2)
-                    self.rows[step.id] = (answer, change)
+                    self.rows[screen.key] = (answer, change)
                 row += 1
         grid.setColumnStretch(1, 1)
         self._scroll.setWidget(body)
