@@ -42,7 +42,7 @@ def lint(folder: Path | None = None) -> list[Problem]:
 
 
 def _asked(steps: tuple[Step, ...]) -> set[str]:
-    asked = set()
+    asked: set[str] = set()
     for step in steps:
         asked.update(item.id for item in step.items)
         for member in step.members:
@@ -117,8 +117,15 @@ def _event_rules(reading: CatalogReading) -> Iterator[Problem]:
 
 
 def _names_outside(site: RuleSite, asked: set[str], catalog: Catalog) -> list[str]:
-    members = set().union(*(set(i.members) for i in catalog.items.values() if i.members))
-    return sorted(n for n in site.rule.names() if n not in asked and n not in members)
+    """Names the rule reads from the visit that were not asked; a group's members are fine."""
+    missing: set[str] = set()
+    for reference in site.rule.references():
+        group = catalog.items.get(reference.context)
+        if group is not None and reference.name in group.members:
+            continue
+        if reference.name not in asked:
+            missing.add(reference.name)
+    return sorted(missing)
 
 
 # -- translations ---------------------------------------------------------------------------

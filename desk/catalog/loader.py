@@ -114,7 +114,10 @@ class _Reader:
         def work() -> Source:
             src = Source(path, name)
             data = _mapping(src, src.data, "")
-            if data.get("schema_version") not in SUPPORTED_SCHEMA_VERSIONS:
+            version = data.get("schema_version")
+            if isinstance(version, bool) or not isinstance(version, int) or (
+                version not in SUPPORTED_SCHEMA_VERSIONS
+            ):
                 raise src.error("schema_version", f"one of {sorted(SUPPORTED_SCHEMA_VERSIONS)}")
             return src
 
@@ -146,8 +149,9 @@ class _Reader:
             if procedure is None:
                 continue
             if procedure.id in procedures:
+                other = procedures[procedure.id].source
                 self.report(src.problem("id", f"a procedure id not used by another file "
-                                        f"(`{procedure.id}` is in {procedures[procedure.id].source})"))
+                                        f"(`{procedure.id}` is in {other})"))
                 continue
             procedures[procedure.id] = procedure
         for path in sorted((self.root / EVENTS_FOLDER).glob("*.yaml")):
@@ -205,7 +209,7 @@ class _Reader:
                 src = self.sources[self.item_files[item.id]]
                 if member not in self.items:
                     self.report(src.problem(f"items.{item.id}.members",
-                                            f"expected items of the dictionary (`{member}` is not)"))
+                                            f"items of the dictionary (`{member}` is not)"))
                 elif self.items[member].type == "group":
                     self.report(src.problem(f"items.{item.id}.members",
                                             "expected member items that are not groups"))
@@ -301,10 +305,11 @@ class _Reader:
         if len(step_items) > 1 and any(i.type not in ("text",) for i in step_items):
             raise src.error(item_key, "several items in one step only for text items")
         postal_item = spec.get("postal_item")
-        if step_items[0].type == "address_candidate":
-            if postal_item not in asked or self.items[postal_item].type != "postal_code":
-                raise src.error(f"{key}.postal_item",
-                                "the id of a postal_code item asked in an earlier step")
+        if step_items[0].type == "address_candidate" and (
+            postal_item not in asked or self.items[postal_item].type != "postal_code"
+        ):
+            raise src.error(f"{key}.postal_item",
+                            "the id of a postal_code item asked in an earlier step")
         unknown_allowed = spec.get("unknown_allowed", False)
         if not isinstance(unknown_allowed, bool):
             raise src.error(f"{key}.unknown_allowed", "true or false")

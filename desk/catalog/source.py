@@ -104,4 +104,5 @@ class Source:
 
     def problem(self, key_path: str, expected: str, severity: Severity = "error") -> Problem:
         """A problem at `key_path` (for checks that do not stop loading)."""
-        return Problem(severity, self.name, self.line(key_path), key_path, expected)
+        text = expected if expected.startswith("expected") else f"expected {expected}"
+        return Problem(severity, self.name, self.line(key_path), key_path, text)

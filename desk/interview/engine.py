@@ -27,8 +27,7 @@ from desk.interview.issues import Issue
 from desk.interview.navigator import Applicable, applicable, documents_to_bring
 from desk.interview.payload import procedure_data
 from desk.interview.validation import validate_step
-from desk.rules.evaluate import MappingScope, Scope, evaluate
-from desk.rules.evaluate import UNKNOWN_ANSWER, is_unknown
+from desk.rules.evaluate import UNKNOWN_ANSWER, MappingScope, Scope, evaluate, is_unknown
 
 REVIEW = "__review__"  # the check-your-answers page after the last step
 CHECKLIST = "__checklist__"  # after a life event's questions: the procedures and documents

@@ -13,14 +13,15 @@ from typing import Any
 
 from desk.catalog.model import Item, Procedure, Step
 from desk.interview.validation import is_partial_date
-from desk.rules.evaluate import MappingScope, Scope, evaluate
-from desk.rules.evaluate import is_unknown
+from desk.rules.evaluate import MappingScope, Scope, evaluate, is_unknown
 
 FULL_WIDTH_SPACE = "\u3000"
 UNCONFIRMED_KEY = "x_mikakunin"
 
 
-def procedure_data(procedure: Procedure, answers: Mapping[str, Any], scope: Scope) -> dict[str, Any]:
+def procedure_data(
+    procedure: Procedure, answers: Mapping[str, Any], scope: Scope
+) -> dict[str, Any]:
     """The linkage data of one procedure: every item its shown steps ask, in wire form."""
     data: dict[str, Any] = {}
     unconfirmed: list[str] = []

@@ -122,7 +122,9 @@ def _validate_multi(item: Item, value: Any) -> list[Issue]:
     return []
 
 
-def validate_item(item: Item, value: Any, *, today: dt.date, step: Step | None = None) -> list[Issue]:
+def validate_item(
+    item: Item, value: Any, *, today: dt.date, step: Step | None = None
+) -> list[Issue]:
     """Check one answer against its item's type and constraints."""
     if is_unknown(value):
         return []  # わからない: accepted here, completed by staff

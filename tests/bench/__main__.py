@@ -80,6 +80,11 @@ def main(argv: list[str] | None = None) -> int:
     print("draft store …", file=sys.stderr, flush=True)
     measured.update(figures.draft_store(iterations=args.iterations, warmup=args.warmup))
 
+    print("catalog …", file=sys.stderr, flush=True)
+    measured.update(figures.catalog())
+    print("next step …", file=sys.stderr, flush=True)
+    measured.update(figures.next_step())
+
     results = {name: _entry(*fig) for name, fig in measured.items()}
     report = {
         "figures": results,

@@ -118,7 +118,7 @@ def draft_store(iterations: int = 300, warmup: int = 20) -> dict[str, Figure]:
         store_path = folder / "store.sqlite3"
         store = DraftStore(store_path, MemoryKeyStore())
         try:
-            draft = store.create(PROCEDURE_ID, FORM_VERSION, mode="kiosk", desk_id="bench",
+            draft = store.create((PROCEDURE_ID,), mode="kiosk", desk_id="bench",
                                  position="shimei")
             for _ in range(warmup):
                 store.save(draft.id, ANSWERS, POSITION)
@@ -166,4 +166,66 @@ def draft_store(iterations: int = 300, warmup: int = 20) -> dict[str, Figure]:
         "autosave_encrypted_p95": (ms(p95(save_ns)), "ms", ms(p95(plain_save_ns))),
         "draft_resume_load_median": (ms(median(load_ns)), "ms", ms(median(plain_load_ns))),
         "autosave_blob_bytes": (float(blob_len), "bytes", None),
+    }
+
+
+def catalog(runs: int = 30) -> dict[str, Figure]:
+    """Loading the whole catalog (rules parsed afresh) vs. PyYAML parsing the same files."""
+    import yaml
+
+    from desk.catalog.loader import default_catalog_dir, load_catalog
+    from desk.rules.parser import _parse_cached
+
+    files = sorted(default_catalog_dir().rglob("*.yaml"))
+    texts = [f.read_text(encoding="utf-8") for f in files]
+    loads, parses = [], []
+    for _ in range(runs):
+        _parse_cached.cache_clear()
+        start = time.perf_counter_ns()
+        load_catalog()
+        loads.append(time.perf_counter_ns() - start)
+        start = time.perf_counter_ns()
+        for text in texts:
+            yaml.safe_load(text)
+        parses.append(time.perf_counter_ns() - start)
+    return {"catalog_load_median": (median(loads) / NS_PER_MS, "ms",
+                                    median(parses) / NS_PER_MS)}
+
+
+def next_step(rounds: int = 5) -> dict[str, Figure]:
+    """Answering a screen of the largest visit (validation, rules, next screen) vs. validation.
+
+    Every life event is walked with fake answers; the visit with the most screens is timed:
+    each question screen is re-answered with its stored values, which recomputes the visit.
+    """
+    from desk.catalog.loader import load_catalog
+    from desk.interview.engine import Interview
+    from desk.interview.validation import validate_step
+    from tests.support.auto_answer import walk
+
+    catalog = load_catalog()
+    today = dt.date(2026, 11, 21)
+    visits = []
+    for event in catalog.life_events.values():
+        visit = Interview(catalog, event_id=event.id, today=today)
+        walk(visit)
+        visits.append(visit)
+    largest = max(visits, key=lambda v: len(v.screens()))
+    questions = [s for s in largest.screens() if s.kind == "step"]
+    answers, baseline = [], []
+    for _ in range(rounds):
+        for screen in questions:
+            assert screen.step is not None
+            values = largest.values_for(screen)
+            largest.change(screen.key)
+            start = time.perf_counter_ns()
+            largest.answer(values, unknown=largest.is_unknown(screen))
+            answers.append(time.perf_counter_ns() - start)
+            start = time.perf_counter_ns()
+            validate_step(screen.step, values, today=today)
+            baseline.append(time.perf_counter_ns() - start)
+    return {
+        "next_step_largest_visit_p95": (p95(answers) / NS_PER_MS, "ms",
+                                        p95(baseline) / NS_PER_MS),
+        "largest_visit_screens": (float(len(questions)), "screens", None),
     }

@@ -96,7 +96,7 @@ steps:
 
 def _catalog(tmp_path: Path, procedure: str = GOOD, items: str = ITEMS,
              event: str | None = None) -> Path:
-    (tmp_path / "items").mkdir()
+    (tmp_path / "items").mkdir(parents=True)
     (tmp_path / "business-areas.yaml").write_text(AREAS, encoding="utf-8")
     (tmp_path / "items" / "a.yaml").write_text(items, encoding="utf-8")
     (tmp_path / "koseki").mkdir()
@@ -180,7 +180,7 @@ def test_missing_translations_are_warnings(tmp_path: Path) -> None:
                                              "question: {ja: 名前}"))
     problems = lint(folder)
     assert [str(p) for p in problems] == [
-        "koseki/todoke.yaml:12: warning: steps[0].question: translations in en, ja-easy "
+        "koseki/todoke.yaml:12: warning: steps[0].question: expected translations in en, ja-easy "
         "(Japanese is shown meanwhile)"
     ]
     assert main(["catalog", "lint", str(folder)]) == 0
@@ -207,7 +207,7 @@ procedures:
     when: "age(seinengappi) >= 18"
 """
     problems = [str(p) for p in lint(_catalog(tmp_path, event=event))]
-    assert "koseki/todoke.yaml:7: warning: title: translations in vi (Japanese is shown " \
+    assert "koseki/todoke.yaml:7: warning: title: expected translations in vi (Japanese is shown " \
            "meanwhile)" in problems
     assert any(p.startswith("items/a.yaml") and "items.seinengappi.label" in p and "vi" in p
                for p in problems)
