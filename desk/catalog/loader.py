@@ -302,6 +302,11 @@ class _Reader:
                 raise src.error(item_key, f"a member of the group `{group.id}` "
                                 f"({', '.join(group.members)})")
             step_items.append(item)
+        if len({i.per_procedure for i in step_items}) > 1 or (
+            group is not None and step_items[0].per_procedure
+        ):
+            raise src.error(item_key, "items that are all per procedure or all per visit "
+                            "(and no per-procedure item in a group)")
         if len(step_items) > 1 and any(i.type not in ("text",) for i in step_items):
             raise src.error(item_key, "several items in one step only for text items")
         postal_item = spec.get("postal_item")
@@ -460,6 +465,12 @@ class _Reader:
         for site in self.rule_sites:
             for problem in check(site.rule, item_types=item_types, group_members=group_members):
                 self.report(site.source.problem(site.key, _check_expectation(problem)))
+            local = sorted(n for n in site.rule.names()
+                           if n in self.items and self.items[n].per_procedure)
+            if local:
+                self.report(site.source.problem(
+                    site.key, f"rules over visit items only (`{', '.join(local)}` is answered "
+                    "per procedure)"))
 
 
 def _rule_expectation(exc: RuleError) -> str:
@@ -575,6 +586,9 @@ def _item(src: Source, item_id: str, raw: Any, key: str) -> Item:
         raise src.error(f"{key}.members", "a list of member item ids")
     if item_type != "group" and "members" in spec:
         raise src.error(f"{key}.members", "members only on group items")
+    per_procedure = spec.get("per_procedure", False)
+    if not isinstance(per_procedure, bool) or (per_procedure and item_type == "group"):
+        raise src.error(f"{key}.per_procedure", "true or false (not on a group)")
     minimum, maximum = spec.get("min"), spec.get("max")
     if minimum is not None and maximum is not None and minimum > maximum:
         raise src.error(f"{key}.max", f"a maximum not below the minimum ({minimum})")
@@ -590,6 +604,7 @@ def _item(src: Source, item_id: str, raw: Any, key: str) -> Item:
         dates=cast(DateRange, dates),
         partial=partial,
         members=tuple(members),
+        per_procedure=per_procedure,
     )
 
 

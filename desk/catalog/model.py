@@ -46,6 +46,7 @@ class Item:
     dates: DateRange = "past"
     partial: bool = False
     members: tuple[str, ...] = ()
+    per_procedure: bool = False  # answered separately for each procedure (e.g. 通数)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import copy
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from desk.catalog.model import Catalog, LifeEvent, Procedure, Step
 from desk.catalog.text import LocalizedText
@@ -32,6 +32,7 @@ from desk.rules.evaluate import UNKNOWN_ANSWER, MappingScope, Scope, evaluate, i
 REVIEW = "__review__"  # the check-your-answers page after the last step
 CHECKLIST = "__checklist__"  # after a life event's questions: the procedures and documents
 EVENT_PREFIX = "@"
+LOCAL_PREFIX = "@"  # answers["@<procedure id>"] holds that procedure's per-procedure items
 FULL_WIDTH_SPACE = "\u3000"
 ScreenKind = Literal["step", "checklist", "review"]
 
@@ -128,6 +129,11 @@ def _normalize_text(item_type: str, text: str) -> Any:
     return text
 
 
+def _asked_key(section: Section, item: Any) -> str:
+    """What once-only compares: the item, or the item within its procedure."""
+    return f"{section.id}/{item.id}" if item.per_procedure else item.id
+
+
 class Interview:
     """Walks the sections of a visit and keeps every answer, visit-wide.
 
@@ -222,9 +228,10 @@ class Interview:
                 if step.is_group:
                     self._add_group(section, step, scope, asked, add)
                     continue
-                if all(item.id in asked for item in step.items):
+                asked_keys = [_asked_key(section, item) for item in step.items]
+                if all(k in asked for k in asked_keys):
                     continue  # once-only: asked earlier in the visit
-                asked.update(item.id for item in step.items)
+                asked.update(asked_keys)
                 add(Screen(f"{section.id}/{step.id}", "step", section, step))
             if section.id.startswith(EVENT_PREFIX):
                 add(Screen(CHECKLIST, "checklist", section))
@@ -315,8 +322,16 @@ class Interview:
         source = self._source(screen)
         return {i.id: source[i.id] for i in screen.step.items if i.id in source}
 
-    def _source(self, screen: Screen) -> dict[str, Any]:
+    def _source(self, screen: Screen, *, create: bool = False) -> dict[str, Any]:
         if screen.member is None or screen.group_step is None:
+            if screen.step is not None and screen.section is not None and (
+                screen.step.items[0].per_procedure
+            ):
+                key = LOCAL_PREFIX + screen.section.id
+                if create:
+                    return cast(dict[str, Any], self.answers.setdefault(key, {}))
+                local = self.answers.get(key)
+                return local if isinstance(local, dict) else {}
             return self.answers
         members = self._members(screen.group_step.items[0].id)
         return members[screen.member] if screen.member < len(members) else {}
@@ -391,10 +406,7 @@ class Interview:
             group_id = step.items[0].id
             self.answers[group_id] = self._resized(group_id, values[group_id])
             return
-        target = self._source(screen)
-        if screen.member is not None and screen.group_step is not None:
-            members = self._members(screen.group_step.items[0].id)
-            target = members[screen.member]
+        target = self._source(screen, create=True)
         for item in step.items:
             value = values.get(item.id)
             if value in (None, "", [], {}) and not item.required:

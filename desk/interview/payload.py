@@ -25,6 +25,8 @@ def procedure_data(
     """The linkage data of one procedure: every item its shown steps ask, in wire form."""
     data: dict[str, Any] = {}
     unconfirmed: list[str] = []
+    local = answers.get("@" + procedure.id)
+    local = local if isinstance(local, Mapping) else {}
     for step in procedure.steps:
         if step.when is not None and not evaluate(step.when, scope):
             continue
@@ -33,7 +35,8 @@ def procedure_data(
             if group.id in answers:
                 data[group.id] = _members(step, answers[group.id], scope, group.id, unconfirmed)
             continue
-        _put(step, answers, data, unconfirmed, prefix="")
+        source = local if step.items[0].per_procedure else answers
+        _put(step, source, data, unconfirmed, prefix="")
     if unconfirmed:
         data[UNCONFIRMED_KEY] = unconfirmed
     return data

@@ -98,7 +98,9 @@ def test_change_returns_to_review(interview: Interview) -> None:
     answer_all(interview)
     interview.change(P + "x_tsusu")
     assert interview.answer({"x_tsusu": 3}).position == REVIEW
-    assert interview.answers["x_tsusu"] == 3
+    # 通数 is answered per procedure: kept under the procedure, not visit-wide.
+    assert interview.answers["@juminhyo-utsushi"]["x_tsusu"] == 3
+    assert "x_tsusu" not in interview.answers
 
 
 def test_new_postal_code_asks_for_the_address_again(interview: Interview) -> None:
