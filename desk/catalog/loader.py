@@ -401,14 +401,18 @@ class _Reader:
         documents = []
         for index, entry in enumerate(raw):
             key = f"documents_to_bring[{index}]"
-            spec = _mapping(src, entry, key)
+            spec = dict(_mapping(src, entry, key))
+            doc_key = spec.pop("key", None)
+            if doc_key is not None:
+                doc_key = _identifier(src, doc_key, f"{key}.key")
             if "text" in spec:
                 rule = self._rule(src, spec.get("when"), f"{key}.when", owner, None)
                 if rule is not None:
                     self.rule_sites.append(RuleSite(src, f"{key}.when", rule, owner))
-                documents.append(Document(_text(src, spec["text"], f"{key}.text"), rule))
+                documents.append(Document(_text(src, spec["text"], f"{key}.text"), rule,
+                                          doc_key))
             else:
-                documents.append(Document(_text(src, spec, key)))
+                documents.append(Document(_text(src, spec, key), key=doc_key))
         return tuple(documents)
 
     # -- life events -----------------------------------------------------------------------

@@ -97,6 +97,7 @@ class Document:
 
     text: LocalizedText
     when: Rule | None = None
+    key: str | None = None  # documents with the same key are one document on a checklist
 
 
 @dataclass(frozen=True)

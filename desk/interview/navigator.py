@@ -40,7 +40,8 @@ def documents_to_bring(
 ) -> list[LocalizedText]:
     """What to bring: the event's documents, then each procedure's, without repeats.
 
-    Two documents are the same when their Japanese text is; rules decide which apply.
+    Two documents are the same when they share a `key`, or else their Japanese text; the
+    first one stays. Rules decide which apply.
     """
     documents: list[LocalizedText] = []
     seen: set[str] = set()
@@ -48,7 +49,7 @@ def documents_to_bring(
     for procedure in procedures:
         sources.extend(procedure.documents_to_bring)
     for document in sources:
-        key = document.text.raw("ja")
+        key = document.key or document.text.raw("ja")
         if key in seen or not _holds(document, scope):
             continue
         seen.add(key)
