@@ -379,20 +379,52 @@ class Interview:
     def _failed_checks(self, screen: Screen, values: Mapping[str, Any]) -> list[Issue]:
         step = screen.step
         assert step is not None
+        if step.is_group:
+            return self._failed_group_checks(screen, values)
         if not step.checks:
-            return []
+            return self._failed_group_checks(screen, values)
         trial = copy.deepcopy(self.answers)
         scope: Scope = MappingScope(trial, self.today)
         if screen.member is not None and screen.group_step is not None:
             member = dict(self._source(screen))
             member.update(values)
             scope = MappingScope(member, self.today, parent=scope)
-        elif step.is_group:
-            trial[step.items[0].id] = self._resized(step.items[0].id, values[step.items[0].id])
+        elif step.items[0].per_procedure:
+            return self._checks_of(step, scope)  # rules do not read per-procedure answers
         else:
             trial.update(values)
+        return self._checks_of(step, scope) + self._failed_group_checks(screen, values)
+
+    @staticmethod
+    def _checks_of(step: Step, scope: Scope) -> list[Issue]:
         return [Issue(step.items[0].id, "check.failed", {}, check.message)
                 for check in step.checks if not evaluate(check.rule, scope)]
+
+    def _failed_group_checks(self, screen: Screen, values: Mapping[str, Any]) -> list[Issue]:
+        """A group's own checks (e.g. "at least one child under 18") once its members are known.
+
+        They run on the "how many?" screen only for an empty group, otherwise when the last
+        member screen of the group is answered, with that answer included.
+        """
+        group_step = screen.step if screen.step and screen.step.is_group else screen.group_step
+        if group_step is None or not group_step.checks:
+            return []
+        group_id = group_step.items[0].id
+        trial = copy.deepcopy(self.answers)
+        if screen.group_step is None:  # the count screen
+            if values[group_id]:
+                return []
+            trial[group_id] = []
+        else:
+            following = self.screens()[self._order(screen.key) + 1]
+            if following.group_step is group_step:
+                return []
+            assert screen.member is not None
+            trial[group_id][screen.member].update(values)
+        scope = MappingScope(trial, self.today)
+        shown_on = screen.step.items[0].id if screen.step else group_id  # under this field
+        return [Issue(shown_on, "check.failed", {}, check.message)
+                for check in group_step.checks if not evaluate(check.rule, scope)]
 
     def _resized(self, group_id: str, count: int) -> list[dict[str, Any]]:
         members = [dict(m) for m in self._members(group_id)][:count]

@@ -9,6 +9,7 @@ from typing import Any
 from desk.catalog.model import Item
 from desk.fields import address
 from desk.interview.engine import Interview
+from desk.interview.validation import validate_step
 
 TARO = {"family": "窓口", "given": "太郎"}
 TARO_KANA = {"family": "マドグチ", "given": "タロウ"}
@@ -16,7 +17,8 @@ BANK = {"bank_code": "0001", "branch_code": "001", "account_type": "futsu",
         "account_number": "1234567", "holder_kana": "マドグチ　タロウ"}
 
 
-def candidates(item: Item, today: dt.date, answers: dict[str, Any]) -> Iterator[Any]:
+def candidates(item: Item, today: dt.date, answers: dict[str, Any], *,
+               member: bool = False) -> Iterator[Any]:
     """Values to try for an item, the most common first (all fake data)."""
     match item.type:
         case "name":
@@ -27,7 +29,8 @@ def candidates(item: Item, today: dt.date, answers: dict[str, Any]) -> Iterator[
             if item.dates == "future":
                 yield (today + dt.timedelta(days=100)).isoformat()
             else:
-                for years in (80, 40, 30, 10, 3, 1):
+                # Group members are mostly children here; applicants mostly adults.
+                for years in ((10, 3, 1, 30, 40, 80) if member else (80, 40, 30, 10, 3, 1)):
                     yield today.replace(year=today.year - years, day=1).isoformat()
                 yield (today - dt.timedelta(days=30)).isoformat()
         case "postal_code":
@@ -71,21 +74,28 @@ def walk(interview: Interview, limit: int = 500) -> int:
             interview.answer({})
             continue
         assert screen.step is not None
-        values = {item.id: next(candidates(item, interview.today, interview.answers), None)
-                  for item in screen.step.items}
-        outcome = interview.answer(values)
+        stored = interview.values_for(screen)
+        if stored and not validate_step(screen.step, stored, today=interview.today):
+            outcome = interview.answer(stored)  # given in advance: keep it
+        else:
+            member = screen.member is not None
+            values = {item.id: next(candidates(item, interview.today, interview.answers,
+                                               member=member), None)
+                      for item in screen.step.items}
+            outcome = interview.answer(values)
         if not outcome.accepted:
-            outcome = _retry(interview, screen.step.items)
+            outcome = _retry(interview, screen.step.items, member=screen.member is not None)
         assert outcome.accepted, (screen.key, [i.message_id for i in outcome.issues])
         answered += 1
     return answered
 
 
-def _retry(interview: Interview, items: tuple[Item, ...]) -> Any:
+def _retry(interview: Interview, items: tuple[Item, ...], *, member: bool) -> Any:
     outcome = None
     for item in items:
-        for value in candidates(item, interview.today, interview.answers):
-            values = {i.id: next(candidates(i, interview.today, interview.answers), None)
+        for value in candidates(item, interview.today, interview.answers, member=member):
+            values = {i.id: next(candidates(i, interview.today, interview.answers,
+                                            member=member), None)
                       for i in items}
             values[item.id] = value
             outcome = interview.answer(values)

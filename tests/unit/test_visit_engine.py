@@ -1,4 +1,4 @@
-"""The visit engine over a small fixture catalog: life event, rules, groups, once-only, わからない."""
+"""The visit engine over a fixture catalog: life event, rules, groups, once-only, わからない."""
 
 from __future__ import annotations
 
