@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from desk.errors import DeskError
 from desk.interview.issues import Issue
+from ui.catalog_text import plain
 from ui.i18n import N_, _
 
 # Message ids from desk (validation issues and errors) → English message ids of the UI catalog.
@@ -30,6 +31,44 @@ MESSAGES: dict[str, str] = {
                              "Please ask a staff member."),
     "count.range": N_("Please choose a number from {min} to {max}."),
     "choice.invalid": N_("Please choose one answer."),
+    "date.past": N_("This date has already passed. Please enter a date from today on."),
+    "date.too_late": N_("This date is too far in the future. Please check the era and year."),
+    "date.notation_required": N_("Please write the date as far as you know it, "
+                                 "for example “around 1945”."),
+    "age.before_birth": N_("This date is before the date of birth. Please check it."),
+    "text.format": N_("Please type your answer in this field."),
+    "number.format": N_("Please enter a number using digits only, for example 12."),
+    "number.range": N_("Please enter a number from {min} to {max}."),
+    "number.range_min": N_("Please enter a number of at least {min}."),
+    "number.range_max": N_("Please enter a number of at most {max}."),
+    "yes_no.choose": N_("Please choose “Yes” or “No”."),
+    "phone.format": N_("Please enter a phone number in Japan, starting with 0 "
+                       "(digits and hyphens only)."),
+    "phone.length": N_("This phone number should have {expected} digits. Please check it."),
+    "email.format": N_("This is not a complete e-mail address. "
+                       "Please check it, for example madoguchi@example.jp."),
+    "email.fullwidth": N_("Please type the e-mail address in half-width letters. "
+                          "Full-width letters and ＠ cannot be used."),
+    "email.length": N_("This e-mail address is too long. It can have at most {max} characters."),
+    "bank.bank_code": N_("Please enter the bank code: {digits} digits."),
+    "bank.branch_code": N_("Please enter the branch code: {digits} digits."),
+    "bank.account_type": N_("Please choose the account type."),
+    "bank.account_number": N_("Please enter the account number: up to {digits} digits."),
+    "bank.holder": N_("Please enter the account holder in katakana, as in the passbook."),
+    "bank.yucho_kigo": N_("The Japan Post Bank symbol has {digits} digits "
+                          "and starts with 0 or 1. Please check it."),
+    "bank.yucho_bango": N_("Please check the Japan Post Bank number: "
+                           "up to {digits} digits, as in the passbook."),
+    "bank_account.format": N_("Please check the bank account details."),
+    "mynumber.invalid": N_("This is not a valid My Number. "
+                           "Please check the 12 digits on your card."),
+    "mynumber.format": N_("A My Number has 12 digits. Please check it."),
+    "mynumber.check_digit": N_("This is not a valid My Number. "
+                               "Please check the 12 digits on your card."),
+    "unknown.not_allowed": N_("This question needs an answer here. "
+                              "If you are not sure, please ask a staff member."),
+    "check.failed": N_("Please check this answer."),
+    "field.invalid": N_("Please check this answer."),
     "store.write_failed": N_(
         "Your answers could not be saved on this device. They are still on the screen. "
         "Please ask a staff member."
@@ -55,7 +94,21 @@ def _word(message_id: str, params: dict[str, object]) -> str:
 
 
 def issue_text(issue: Issue) -> str:
-    """Word one validation issue in the active language."""
+    """Word one validation issue in the active language.
+
+    A failed catalog check brings its own words (`issue.text`); a range open at one end is
+    worded without the missing bound.
+    """
+    if issue.message_id == "check.failed" and issue.text is not None:
+        text = plain(issue.text)
+        if text:
+            return text
+    if issue.message_id == "number.range":
+        low, high = issue.params.get("min"), issue.params.get("max")
+        if low is None and high is not None:
+            return _word("number.range_max", issue.params)
+        if high is None and low is not None:
+            return _word("number.range_min", issue.params)
     return _word(issue.message_id, issue.params)
 
 
