@@ -205,14 +205,14 @@ def test_unknown_postal_code_is_explained(kiosk: MainWindow) -> None:
 
 def test_change_from_check_page_returns_to_check_page(kiosk: MainWindow) -> None:
     walk.answer_everything(kiosk)
-    _answer, change = kiosk.review.rows["x_tsusu"]
+    _answer, change = kiosk.review.rows["juminhyo-utsushi/x_tsusu"]
     click(change)
     assert kiosk.question.step is not None and kiosk.question.step.id == "x_tsusu"
     view = kiosk.question.view
     click(view.stepper._plus)  # type: ignore[union-attr]
     click(kiosk.question.next_button)
     assert kiosk.stack.currentWidget() is kiosk.review
-    assert kiosk.review.rows["x_tsusu"][0].text() == "3"
+    assert kiosk.review.rows["juminhyo-utsushi/x_tsusu"][0].text() == "3"
 
 
 def test_offline_application_is_kept_with_reference_code(make_window: WindowFactory) -> None:
@@ -241,3 +241,38 @@ def test_language_and_text_size_change_without_restart(qapp: object, kiosk: Main
     assert kiosk.question.next_button.font().pointSizeF() > base
     heading = kiosk.question.heading.font().pointSizeF()
     assert heading > kiosk.question.next_button.font().pointSizeF()
+
+
+def test_life_event_asks_then_lists_procedures_and_documents_then_sends_one_application(
+    kiosk: MainWindow, gateway_store: GatewayStore
+) -> None:
+    from ui.screens.step_views import MultiChoiceView
+
+    click(kiosk.home.event_buttons["shomeisho"])
+    view = kiosk.question.view
+    assert isinstance(view, MultiChoiceView)
+    click(view.buttons["juminhyo"])
+    click(kiosk.question.next_button)
+
+    assert kiosk.stack.currentWidget() is kiosk.checklist
+    listed = kiosk.checklist.list.text()
+    assert "住民票の写しがほしい" in listed and "1通300円" in listed
+    assert "戸籍" not in listed  # only what the resident chose
+    click(kiosk.checklist.next_button)
+
+    for step in walk.ALL_STEPS:
+        step(kiosk)
+    assert kiosk.stack.currentWidget() is kiosk.review
+    walk.send(kiosk)
+
+    (stored,) = gateway_store.applications()
+    procedures = stored.payload["procedures"]
+    assert [p["procedureId"] for p in procedures] == ["juminhyo-utsushi"]
+    assert procedures[0]["data"]["shimei"] == "窓口　太郎"
+    assert procedures[0]["data"]["x_tsusu"] == 2
+    assert "x_shomeisho_shurui" not in procedures[0]["data"]  # the navigator's own question
+
+
+def test_unknown_is_not_offered_where_an_answer_is_needed(kiosk: MainWindow) -> None:
+    click(kiosk.home.event_buttons["shomeisho"])
+    assert not kiosk.question.unknown_button.isVisible()  # the certificate choice needs an answer
