@@ -20,7 +20,7 @@ from typing import Any, Literal, cast
 from desk.catalog.model import Catalog, LifeEvent, Procedure, Step
 from desk.catalog.text import LocalizedText
 from desk.errors import FieldError
-from desk.fields import address, kana, mynumber, phone
+from desk.fields import address, kana, phone
 from desk.fields.bank import validate_bank_account
 from desk.fields.digits import normalize_digits
 from desk.interview.issues import Issue
@@ -125,7 +125,6 @@ def _normalize_text(item_type: str, text: str) -> Any:
             return normalize_digits(text).replace(" ", "").replace("-", "")
     except FieldError:  # kept as typed: validation reports the format problem
         return text
-    _ = mynumber  # the check digit itself is validation's job
     return text
 
 
@@ -379,9 +378,7 @@ class Interview:
     def _failed_checks(self, screen: Screen, values: Mapping[str, Any]) -> list[Issue]:
         step = screen.step
         assert step is not None
-        if step.is_group:
-            return self._failed_group_checks(screen, values)
-        if not step.checks:
+        if step.is_group or not step.checks:
             return self._failed_group_checks(screen, values)
         trial = copy.deepcopy(self.answers)
         scope: Scope = MappingScope(trial, self.today)

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desk.catalog.model import Step
+from desk.catalog.model import Item, Step
 from desk.errors import FieldError
 from desk.fields import address, kana, wareki
 from desk.fields.digits import normalize_digits
@@ -339,7 +339,26 @@ class DateView(StepView):
         return next(iter(self.era_buttons.values()))
 
 
-class PostalCodeView(StepView):
+class _OneFieldView(StepView):
+    """A view whose answer is the text of one labelled field (postal code, phone, e-mail).
+
+    Subclasses set `self.item` and `self.field` in their constructor.
+    """
+
+    item: Item
+    field: _LabeledField
+
+    def set_values(self, answers: Mapping[str, Any]) -> None:
+        self.field.edit.setText(_stored_text(answers, self.item.id))
+
+    def values(self) -> tuple[dict[str, Any], list[Issue]]:
+        return {self.item.id: self.field.edit.text()}, []
+
+    def first_focus(self) -> QWidget:
+        return self.field.edit
+
+
+class PostalCodeView(_OneFieldView):
     """Seven digits, typed or tapped on the number pad."""
 
     def __init__(self, step: Step, parent: QWidget | None = None) -> None:
@@ -359,15 +378,6 @@ class PostalCodeView(StepView):
     def retranslate_ui(self) -> None:
         self.field.set_label(plain(self.item.label))
         self.pad.retranslate_ui()
-
-    def set_values(self, answers: Mapping[str, Any]) -> None:
-        self.field.edit.setText(_stored_text(answers, self.item.id))
-
-    def values(self) -> tuple[dict[str, Any], list[Issue]]:
-        return {self.item.id: self.field.edit.text()}, []
-
-    def first_focus(self) -> QWidget:
-        return self.field.edit
 
 
 class AddressCandidateView(StepView):
@@ -671,7 +681,7 @@ class NumberView(StepView):
         return self.field.edit
 
 
-class PhoneView(StepView):
+class PhoneView(_OneFieldView):
     """A phone number, typed or tapped (with a hyphen key); shown formatted once it is valid."""
 
     def __init__(self, step: Step, parent: QWidget | None = None) -> None:
@@ -706,17 +716,8 @@ class PhoneView(StepView):
         self.check.setText(_("Check: {phone}", phone=formatted))
         self.check.show()
 
-    def set_values(self, answers: Mapping[str, Any]) -> None:
-        self.field.edit.setText(_stored_text(answers, self.item.id))
 
-    def values(self) -> tuple[dict[str, Any], list[Issue]]:
-        return {self.item.id: self.field.edit.text()}, []
-
-    def first_focus(self) -> QWidget:
-        return self.field.edit
-
-
-class EmailView(StepView):
+class EmailView(_OneFieldView):
     """An e-mail address; the input method is asked for ASCII (full-width is a common slip)."""
 
     def __init__(self, step: Step, parent: QWidget | None = None) -> None:
@@ -737,15 +738,6 @@ class EmailView(StepView):
         self.field.set_label(plain(self.item.label))
         self.hint.setText(_("Please use half-width letters, for example madoguchi@example.jp"))
         self.field.edit.setAccessibleDescription(self.hint.text())
-
-    def set_values(self, answers: Mapping[str, Any]) -> None:
-        self.field.edit.setText(_stored_text(answers, self.item.id))
-
-    def values(self) -> tuple[dict[str, Any], list[Issue]]:
-        return {self.item.id: self.field.edit.text()}, []
-
-    def first_focus(self) -> QWidget:
-        return self.field.edit
 
 
 class BankAccountView(StepView):
