@@ -21,3 +21,16 @@ def new_reference_code(length: int = 8) -> str:
     """Return a random reference code such as ``K7QX-3MPA`` for resuming a draft at the counter."""
     raw = "".join(secrets.choice(_REFERENCE_ALPHABET) for _ in range(length))
     return f"{raw[: length // 2]}-{raw[length // 2 :]}"
+
+
+def normalize_reference_code(typed: str) -> str | None:
+    """Return the stored form (``K7QX-3MPA``) of a code as typed, or None if it cannot be one.
+
+    Accepts any case, full-width characters, spaces and a missing or different hyphen.
+    """
+    import unicodedata
+
+    raw = "".join(ch for ch in unicodedata.normalize("NFKC", typed).upper() if ch.isalnum())
+    if len(raw) != 8 or any(ch not in _REFERENCE_ALPHABET for ch in raw):
+        return None
+    return f"{raw[:4]}-{raw[4:]}"

@@ -1,14 +1,20 @@
-"""The SQLite engine of the device store: WAL, synchronous=FULL, BEGIN IMMEDIATE transactions."""
+"""The SQLite engine of the device store: WAL, synchronous=FULL, BEGIN IMMEDIATE units of work."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 
 from desk.errors import StoreError
+
+T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 5000
 READ_ONLY_OPTION = "madoguchi_read_only"
@@ -88,3 +94,46 @@ def _outside_transaction(engine: Engine, pragma: str) -> Any:
         return row[0] if row else None
     finally:
         raw.close()
+
+
+@contextmanager
+def write_unit(engine: Engine, message_id: str = "store.write_failed") -> Iterator[Session]:
+    """One write transaction (BEGIN IMMEDIATE); disk full, I/O and lock errors become StoreError.
+
+    The reason parameter is the driver's exception class only: SQLite messages can quote
+    values, and those may be personal data.
+    """
+    try:
+        with Session(engine, expire_on_commit=False) as session, session.begin():
+            yield session
+    except (DBAPIError, OSError) as exc:
+        raise StoreError(message_id, reason=type(getattr(exc, "orig", exc)).__name__) from exc
+
+
+def read_unit(engine: Engine, work: Callable[[Session], T]) -> T:
+    """One read transaction on the deferred-begin engine (see `reader`)."""
+    try:
+        with Session(reader(engine), expire_on_commit=False) as session, session.begin():
+            return work(session)
+    except (DBAPIError, OSError) as exc:
+        raise StoreError("store.read_failed",
+                         reason=type(getattr(exc, "orig", exc)).__name__) from exc
+
+
+def open_store_engine(path: Path) -> Engine:
+    """Open a store file: pragmas, `quick_check`, then migrations to the current schema.
+
+    Raises:
+        StoreError: ``store.damaged`` (the file is kept as it is), ``store.newer_schema`` or
+            ``store.migration_failed``.
+    """
+    from desk.store.schema import migrate
+
+    engine = create_store_engine(path)
+    try:
+        check_integrity(engine)
+        migrate(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine

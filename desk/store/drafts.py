@@ -12,21 +12,25 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, select
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from desk.errors import StoreError
-from desk.ids import new_reference_code, new_ulid
-from desk.store import crypto
-from desk.store.database import check_integrity, checkpoint, create_store_engine, reader
+from desk.ids import new_reference_code, new_ulid, normalize_reference_code
+from desk.store import audit, crypto
+from desk.store.database import checkpoint, open_store_engine, read_unit, write_unit
 from desk.store.keys import KeyStore
-from desk.store.models import Base, DraftRow, OutboxRow
+from desk.store.models import DraftRow, OutboxRow, StoreMetaRow
 
 T = TypeVar("T")
 
 # Draft statuses (the client side of the lifecycle in linkage-api.md) and outbox states.
 DRAFT, READY, RECEIVED, ATTENTION = "DRAFT", "READY", "RECEIVED", "ATTENTION"
-DISCARDED = "DISCARDED"
+# Shredded: the data key and every ciphertext are gone; the row keeps ids and times only.
+DISCARDED, EXPIRED = "DISCARDED", "EXPIRED"
+SHREDDED_STATUSES = (DISCARDED, EXPIRED)
+SYSTEM_ACTOR = "system"  # audit actor of work nobody asked for (retention, recovery)
+_KEY_CHECK = b"madoguchi-device-key-check"
 PENDING, IN_FLIGHT, DONE, NEEDS_ATTENTION = "pending", "in_flight", "done", "attention"
 _DATA_KEY_ID = "dek"  # data sealed with a draft's own key; the header names which key opened it
 
@@ -69,6 +73,19 @@ class DraftSummary:
             received_at=row.received_at,
         )
 
+    @classmethod
+    def from_columns(cls, row: Any) -> DraftSummary:
+        """Build from a row of `_SUMMARY_COLUMNS` (the fast listing path)."""
+        values = dict(zip(_SUMMARY_COLUMNS, row, strict=True))
+        values["procedure_ids"] = tuple(values["procedure_ids"].split())
+        return cls(**values)
+
+
+_SUMMARY_COLUMNS = (
+    "id", "procedure_ids", "life_event_id", "status", "reference_code", "position", "mode",
+    "desk_id", "created_at", "updated_at", "uketsuke_bango", "received_at",
+)
+
 
 @dataclass(frozen=True)
 class LoadedDraft:
@@ -97,11 +114,7 @@ class DraftStore:
     def __init__(self, path: Path, keys: KeyStore) -> None:
         self.path = path
         self._keys = keys
-        self.engine: Engine = create_store_engine(path)
-        self._reader = reader(self.engine)
-        check_integrity(self.engine)
-        with self._write("store.open_failed") as session:
-            Base.metadata.create_all(session.connection())
+        self.engine: Engine = open_store_engine(path)
 
     def close(self) -> None:
         """Release the connections."""
@@ -111,19 +124,11 @@ class DraftStore:
 
     @contextmanager
     def _write(self, message_id: str = "store.write_failed") -> Iterator[Session]:
-        """One write transaction; disk full, I/O and lock errors become StoreError."""
-        try:
-            with Session(self.engine, expire_on_commit=False) as session, session.begin():
-                yield session
-        except (DBAPIError, OSError) as exc:
-            raise StoreError(message_id, reason=type(getattr(exc, "orig", exc)).__name__) from exc
+        with write_unit(self.engine, message_id) as session:
+            yield session
 
     def _read(self, work: Callable[[Session], T]) -> T:
-        try:
-            with Session(self._reader, expire_on_commit=False) as session, session.begin():
-                return work(session)
-        except (DBAPIError, OSError) as exc:
-            raise StoreError("store.read_failed") from exc
+        return read_unit(self.engine, work)
 
     # -- keys -------------------------------------------------------------------------------
 
@@ -137,6 +142,53 @@ class DraftStore:
         return crypto.unwrap_key(kek, row.wrapped_dek, self._dek_binding(row.id, row.kek_id))
 
     @staticmethod
+    def _key_check_binding(kek_id: str) -> crypto.Binding:
+        return crypto.Binding("store_meta", f"kek_check:{kek_id}", "value", 0, kek_id)
+
+    def _remember_key(self, session: Session, kek_id: str, kek: bytes) -> None:
+        """Record that this store's data is under `kek_id` (a sealed check value)."""
+        name = f"kek_check:{kek_id}"
+        if session.get(StoreMetaRow, name) is None:
+            sealed = crypto.seal(kek, _KEY_CHECK, self._key_check_binding(kek_id))
+            session.add(StoreMetaRow(key=name, value=sealed.hex()))
+
+    def key_ids_in_use(self) -> list[str]:
+        """Ids of the device keys that wrap at least one live data key."""
+
+        def work(session: Session) -> list[str]:
+            rows = session.execute(
+                select(DraftRow.kek_id).where(DraftRow.wrapped_dek.is_not(None)).distinct()
+            )
+            return sorted(r[0] for r in rows)
+
+        return self._read(work)
+
+    def keys_open_store(self) -> bool:
+        """True when the key store opens every device key this store's drafts need.
+
+        Used before a restore and at start: a store from another device, or a key store that
+        changed, shows here instead of as "tampered" on every draft.
+        """
+        needed = self.key_ids_in_use()
+
+        def checks(session: Session) -> dict[str, str]:
+            rows = session.scalars(
+                select(StoreMetaRow).where(StoreMetaRow.key.like("kek_check:%"))
+            ).all()
+            return {r.key.removeprefix("kek_check:"): r.value for r in rows}
+
+        recorded = self._read(checks)
+        for kek_id in needed:
+            try:
+                kek = self._keys.get(kek_id)
+                if kek_id in recorded:
+                    crypto.open_sealed(kek, bytes.fromhex(recorded[kek_id]),
+                                       self._key_check_binding(kek_id))
+            except StoreError:
+                return False
+        return True
+
+    @staticmethod
     def _answers_binding(draft_id: str, version: int) -> crypto.Binding:
         return crypto.Binding("drafts", draft_id, "answers", version, _DATA_KEY_ID)
 
@@ -148,7 +200,7 @@ class DraftStore:
 
     def create(
         self, procedure_ids: Sequence[str], *, life_event_id: str | None = None, mode: str,
-        desk_id: str, position: str,
+        desk_id: str, position: str, actor: str = SYSTEM_ACTOR,
     ) -> DraftSummary:
         """Create an empty draft with its own data key; the application id is fixed here."""
         kek_id, kek = self._keys.current()
@@ -167,7 +219,11 @@ class DraftStore:
             )
             try:
                 with self._write() as session:
+                    self._remember_key(session, kek_id, kek)
                     session.add(row)
+                    session.flush()
+                    audit.append(session, actor=actor, action="draft.created", subject=draft_id,
+                                 detail={"mode": mode, "desk": desk_id})
                 return DraftSummary.of(row)
             except StoreError as exc:
                 if not isinstance(exc.__cause__, IntegrityError):
@@ -215,27 +271,76 @@ class DraftStore:
 
     def resumable(self, *, mode: str, desk_id: str) -> list[DraftSummary]:
         """Unfinished drafts of this desk, newest first (metadata only)."""
+        return self.list_drafts(mode=mode, desk_id=desk_id)
+
+    def list_drafts(
+        self, *, mode: str | None = None, desk_id: str | None = None,
+        statuses: Sequence[str] = (DRAFT,), limit: int | None = None,
+    ) -> list[DraftSummary]:
+        """Drafts by status, newest first; `desk_id=None` lists every desk (policy decides who).
+
+        Reads only the clear columns (no ciphertext leaves the file), so a counter's queue of
+        thousands of drafts lists quickly.
+        """
+        columns = [getattr(DraftRow, name) for name in _SUMMARY_COLUMNS]
 
         def work(session: Session) -> list[DraftSummary]:
-            rows = session.scalars(
-                select(DraftRow)
-                .where(DraftRow.status == DRAFT, DraftRow.mode == mode,
-                       DraftRow.desk_id == desk_id)
-                .order_by(DraftRow.updated_at.desc())
-            )
-            return [DraftSummary.of(r) for r in rows]
+            query = select(*columns).where(DraftRow.status.in_(list(statuses)))
+            if mode is not None:
+                query = query.where(DraftRow.mode == mode)
+            if desk_id is not None:
+                query = query.where(DraftRow.desk_id == desk_id)
+            query = query.order_by(DraftRow.updated_at.desc())
+            if limit is not None:
+                query = query.limit(limit)
+            return [DraftSummary.from_columns(row) for row in session.execute(query)]
 
         return self._read(work)
 
-    def discard(self, draft_id: str) -> None:
-        """Crypto-shred a draft: its wrapped key and ciphertext are deleted, the WAL folded in."""
+    def find_by_reference(self, code: str) -> DraftSummary | None:
+        """The draft with this reference code (as typed: any case, with or without the hyphen)."""
+        normalized = normalize_reference_code(code)
+        if normalized is None:
+            return None
+
+        def work(session: Session) -> DraftSummary | None:
+            row = session.scalars(
+                select(DraftRow).where(DraftRow.reference_code == normalized)
+            ).first()
+            return DraftSummary.of(row) if row is not None else None
+
+        return self._read(work)
+
+    def discard(self, draft_id: str, *, actor: str = SYSTEM_ACTOR) -> None:
+        """Crypto-shred a draft at the user's request (see `shred`)."""
+        self.shred(draft_id, status=DISCARDED, action="draft.discarded", actor=actor)
+
+    def shred(self, draft_id: str, *, status: str, action: str, actor: str = SYSTEM_ACTOR,
+              detail: dict[str, str | int] | None = None) -> None:
+        """Delete a draft's data key and every ciphertext, leaving ids, times and an audit entry.
+
+        Without its wrapped key the draft cannot be opened again, not from the WAL, free pages
+        or an old backup copy. The WAL is then folded in and truncated.
+        """
         with self._write() as session:
-            row = self._get(session, draft_id)
-            row.wrapped_dek = None
-            row.answers = None
-            row.status = DISCARDED
-            row.updated_at = _now()
+            self._shred_in(session, self._get(session, draft_id), status=status,
+                           action=action, actor=actor, detail=detail)
         checkpoint(self.engine)
+
+    def _shred_in(self, session: Session, row: DraftRow, *, status: str, action: str,
+                  actor: str, detail: dict[str, str | int] | None) -> None:
+        row.wrapped_dek = None
+        row.answers = None
+        row.status = status
+        row.updated_at = _now()
+        item = session.get(OutboxRow, row.id)
+        if item is not None:
+            item.payload = None
+        audit.append(session, actor=actor, action=action, subject=row.id, detail=detail)
+
+    def audit_log(self) -> audit.AuditLog:
+        """The audit chain of this store."""
+        return audit.AuditLog(self.engine)
 
     @staticmethod
     def _get(session: Session, draft_id: str) -> DraftRow:
@@ -253,8 +358,10 @@ class DraftStore:
             raise StoreError("store.not_found")
         return item
 
-    def finalize(self, draft_id: str, payload: dict[str, Any]) -> None:
-        """Freeze the application: status READY and the sealed outbox row in one transaction."""
+    def finalize(self, draft_id: str, payload: dict[str, Any], *,
+                 actor: str = SYSTEM_ACTOR) -> None:
+        """Freeze the application: status READY, the sealed outbox row and the audit entry
+        in one transaction, so a crash leaves either a draft or a queued application."""
         body = _json_bytes(payload)
         with self._write() as session:
             row = self._get(session, draft_id)
@@ -270,6 +377,8 @@ class DraftStore:
                     payload_sha256=hashlib.sha256(body).hexdigest(), created_at=now,
                 )
             )
+            audit.append(session, actor=actor, action="application.finalized",
+                         subject=draft_id)
 
     def claim_due(self, now: dt.datetime | None = None, limit: int = 50) -> list[OutboxEntry]:
         """Mark due pending items in flight and return them with their payloads opened."""
@@ -307,6 +416,8 @@ class DraftStore:
             item.state = DONE
             item.payload = None
             item.last_error = None
+            audit.append(session, actor=SYSTEM_ACTOR, action="application.received",
+                         subject=application_id)
 
     def record_retry(self, application_id: str, next_attempt_at: dt.datetime, error: str) -> None:
         """Put an item back to pending with its next attempt time (survives restarts)."""
@@ -324,6 +435,8 @@ class DraftStore:
             item.state = NEEDS_ATTENTION
             item.last_error = error[:200]
             draft.status = ATTENTION
+            audit.append(session, actor=SYSTEM_ACTOR, action="application.needs_attention",
+                         subject=application_id)
 
     def recover_in_flight(self) -> int:
         """On start: items left in flight by a crash go back to pending. Returns how many."""

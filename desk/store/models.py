@@ -5,7 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, TypeDecorator
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -38,6 +48,8 @@ class DraftRow(Base):
     """One application from first answer to receipt. Clear columns are metadata only."""
 
     __tablename__ = "drafts"
+    # Listing a desk's drafts (the home page, the counter's queue) without scanning every row.
+    __table_args__ = (Index("ix_drafts_desk_status", "desk_id", "status", "updated_at"),)
 
     id: Mapped[str] = mapped_column(String(26), primary_key=True)  # ULID = idempotency key
     # The visit's procedures, space-separated ids (they change while a life event's questions
@@ -74,3 +86,47 @@ class OutboxRow(Base):
     payload_sha256: Mapped[str] = mapped_column(String(64))
     last_error: Mapped[str | None] = mapped_column(String(200))  # error codes only, no content
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class StoreMetaRow(Base):
+    """Small facts about the store itself (key checks, rotation progress); never personal data."""
+
+    __tablename__ = "store_meta"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class AuditRow(Base):
+    """One entry of the append-only audit chain: who did what to which id, never content.
+
+    UPDATE and DELETE are refused by triggers (see the migrations); `entry_hash` chains each
+    entry to the one before it, so edits, deletions, insertions and reordering show.
+    """
+
+    __tablename__ = "audit"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    actor: Mapped[str] = mapped_column(String(64))  # account login, "kiosk" or "system"
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    subject: Mapped[str | None] = mapped_column(String(64), index=True)  # a draft or account id
+    detail: Mapped[str] = mapped_column(String(400))  # canonical JSON of ids and codes
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    entry_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AccountRow(Base):
+    """A staff member's or volunteer's sign-in: login id, role and a hashed PIN or password."""
+
+    __tablename__ = "accounts"
+
+    login: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))  # volunteer / staff / supervisor
+    secret_hash: Mapped[str] = mapped_column(String(255))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    must_change: Mapped[bool] = mapped_column(Boolean, default=False)  # after a reset
+    failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
