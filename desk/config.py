@@ -11,6 +11,8 @@ from typing import Literal
 from desk.errors import DeskError
 
 Mode = Literal["kiosk", "desk", "counter"]
+MODES: tuple[Mode, ...] = ("kiosk", "desk", "counter")
+KeyStoreKind = Literal["keyring", "passphrase", "demo"]
 CONFIG_FILE = "device.json"
 STORE_FILE = "drafts.sqlite3"
 
@@ -24,6 +26,10 @@ class DeviceConfig:
     device_id: str
     desk_id: str
     gateway_url: str | None = None
+    # Where the device key lives (see desk.store.keys.open_key_store); the OS keyring unless
+    # enrolment chose a staff passphrase because the machine has no usable keyring.
+    key_store: KeyStoreKind = "keyring"
+    keyring_backend: str | None = None  # dotted class name: chosen explicitly, never guessed
 
     def save(self, profile_dir: Path) -> None:
         """Write the configuration atomically (temp file, fsync, replace)."""

@@ -13,20 +13,14 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-import platformdirs
-
 from desk import __version__
 from desk.config import DeviceConfig
 from desk.errors import DeskError
+from ui import cli_device, cli_store
+from ui.cli_common import CommandError, default_data_dir
 
-APP_DIR_NAME = "madoguchi-desk"
 DEMO_TENANT = "131016"  # 千代田区: the demo's fake municipality
 log = logging.getLogger("madoguchi")
-
-
-def default_data_dir() -> Path:
-    """Where this user's profile lives unless --data-dir says otherwise."""
-    return Path(platformdirs.user_data_dir(APP_DIR_NAME, appauthor=False))
 
 
 def _gui_preflight() -> int | None:
@@ -192,6 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("path", nargs="?", help="catalog folder (default: the app's own)")
     stats.add_argument("--json", action="store_true", help="print JSON")
     stats.set_defaults(handler=cmd_catalog_stats)
+    cli_device.register(commands)
+    cli_store.register(commands)
     return parser
 
 
@@ -200,7 +196,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    result: int = args.handler(args)
+    try:
+        result: int = args.handler(args)
+    except CommandError as error:
+        print(error, file=sys.stderr)
+        return error.code
     return result
 
 

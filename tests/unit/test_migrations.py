@@ -11,7 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from desk.errors import StoreError
-from desk.store.drafts import DRAFT, DISCARDED, READY, DraftStore
+from desk.store.drafts import DISCARDED, DRAFT, READY, DraftStore
 from desk.store.keys import MemoryKeyStore
 from desk.store.models import Base
 from desk.store.schema import FIRST_REVISION, HEAD_REVISION, known_revisions

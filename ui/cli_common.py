@@ -1,0 +1,101 @@
+"""What every administrative subcommand shares: the profile, the device, its key store, errors."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from pathlib import Path
+
+import platformdirs
+
+from desk.config import DeviceConfig
+from desk.errors import DeskError
+from desk.store.keys import KeyStore, open_key_store
+
+APP_DIR_NAME = "madoguchi-desk"
+# Not a secret: the name of the variable that points at a file holding the passphrase.
+PASSPHRASE_ENV = "MADOGUCHI_PASSPHRASE_FILE"  # noqa: S105
+
+# Short explanations of the store and key errors an administrator can meet on the command line.
+_EXPLANATIONS = {
+    "config.missing": "This device is not enrolled: run `madoguchi enroll` first.",
+    "config.invalid": "The device configuration (device.json) cannot be read.",
+    "store.no_keyring": "No usable OS keyring on this machine. Enrol with "
+                        "--key-store passphrase, or install a keyring service.",
+    "store.key_locked": "The device key cannot be read: the keyring is locked or the key is "
+                        "missing. Unlock the keyring and try again; nothing was changed.",
+    "store.passphrase_needed": "This device's key is protected by a passphrase: give it with "
+                               "--passphrase-file FILE or type it when asked.",
+    "store.passphrase_wrong": "The passphrase is not correct; nothing was changed.",
+    "store.key_exists": "This device already has a key: it is enrolled.",
+    "store.damaged": "The store file is damaged. It was kept as it is; restore a backup with "
+                     "`madoguchi restore FILE`.",
+    "store.newer_schema": "The store was written by a newer release of Madoguchi Desk; "
+                          "this release does not change it.",
+}
+
+
+class CommandError(Exception):
+    """A subcommand cannot go on: print `message` on stderr and exit with `code`."""
+
+    def __init__(self, message: str, code: int = 2) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def explain(error: DeskError) -> str:
+    """A sentence for an administrator; the message id is always included for support."""
+    text = _EXPLANATIONS.get(error.message_id, "The operation failed.")
+    return f"{text} ({error.message_id})"
+
+
+def default_data_dir() -> Path:
+    """Where this user's profile lives unless --data-dir says otherwise."""
+    return Path(platformdirs.user_data_dir(APP_DIR_NAME, appauthor=False))
+
+
+def profile_dir(args: argparse.Namespace) -> Path:
+    """The profile folder chosen by --data-dir, or the default."""
+    chosen = getattr(args, "data_dir", None)
+    return Path(chosen) if chosen else default_data_dir()
+
+
+def load_device(args: argparse.Namespace) -> tuple[Path, DeviceConfig]:
+    """The enrolled device of the chosen profile."""
+    profile = profile_dir(args)
+    try:
+        return profile, DeviceConfig.load(profile)
+    except DeskError as error:
+        raise CommandError(explain(error)) from None
+
+
+def read_passphrase(args: argparse.Namespace, *, confirm: bool = False) -> str | None:
+    """The passphrase from --passphrase-file, $MADOGUCHI_PASSPHRASE_FILE, or the terminal."""
+    source = getattr(args, "passphrase_file", None) or os.environ.get(PASSPHRASE_ENV)
+    if source:
+        text = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+        return text.rstrip("\r\n")
+    if not sys.stdin.isatty():
+        return None
+    first = getpass.getpass("Passphrase: ")
+    if confirm and getpass.getpass("Passphrase again: ") != first:
+        raise CommandError("The two passphrases differ; nothing was changed.")
+    return first
+
+
+def open_device_keys(args: argparse.Namespace, profile: Path, device: DeviceConfig) -> KeyStore:
+    """The device's key store, ready to use, or a CommandError saying why not."""
+    passphrase = read_passphrase(args) if device.key_store == "passphrase" else None
+    try:
+        return open_key_store(profile, device.key_store, passphrase=passphrase,
+                              backend=device.keyring_backend, profile_name=device.device_id)
+    except DeskError as error:
+        raise CommandError(explain(error)) from None
+
+
+def add_passphrase_option(parser: argparse.ArgumentParser) -> None:
+    """--passphrase-file for commands that open the device key."""
+    parser.add_argument("--passphrase-file", metavar="FILE",
+                        help="read the device passphrase from FILE ('-' for stdin)")
