@@ -311,6 +311,18 @@ class DraftStore:
 
         return self._read(work)
 
+    def move_to_desk(self, draft_id: str, *, mode: str, desk_id: str,
+                     actor: str = SYSTEM_ACTOR) -> DraftSummary:
+        """Hand a draft over to another desk (a counter taking over a kiosk draft)."""
+        with self._write() as session:
+            row = self._get(session, draft_id)
+            if row.status != DRAFT:
+                raise StoreError("store.not_editable")
+            audit.append(session, actor=actor, action="draft.taken_over", subject=draft_id,
+                         detail={"from_mode": row.mode, "from_desk": row.desk_id})
+            row.mode, row.desk_id, row.updated_at = mode, desk_id, _now()
+            return DraftSummary.of(row)
+
     def discard(self, draft_id: str, *, actor: str = SYSTEM_ACTOR) -> None:
         """Crypto-shred a draft at the user's request (see `shred`)."""
         self.shred(draft_id, status=DISCARDED, action="draft.discarded", actor=actor)
