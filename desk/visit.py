@@ -6,25 +6,38 @@ import copy
 from typing import Any
 
 from desk.catalog.model import Catalog
-from desk.config import DeviceConfig
 from desk.interview.engine import CHECKLIST, REVIEW, Interview, StepOutcome
-from desk.store.drafts import DraftStore, DraftSummary
+from desk.policy import Action
+from desk.service import DeskService
+from desk.store.drafts import DraftSummary
+
+
+def mynumber_items(catalog: Catalog) -> frozenset[str]:
+    """Ids of the catalog's 個人番号 items (the service refuses them where policy says so)."""
+    return frozenset(i.id for i in catalog.items.values() if i.type == "mynumber")
 
 
 class VisitSession:
     """Drives an interview and seals every accepted answer into the store before moving on.
 
+    Everything goes through the `DeskService`, so the policy of the signed-in role holds.
     If saving fails (disk full, I/O error) the interview goes back to where it was, so the
     screen still shows what was typed and nothing already saved is lost; the StoreError
     reaches the caller to be shown.
     """
 
-    def __init__(self, store: DraftStore, catalog: Catalog, device: DeviceConfig) -> None:
-        self._store = store
+    def __init__(self, service: DeskService, catalog: Catalog) -> None:
+        self.service = service
         self._catalog = catalog
-        self._device = device
         self.interview: Interview | None = None
         self.draft: DraftSummary | None = None
+
+    def existing(self, *, procedure_id: str | None = None,
+                 event_id: str | None = None) -> DraftSummary | None:
+        """An unfinished draft for the same procedure or event that could be continued."""
+        procedures = (procedure_id,) if procedure_id else ()
+        draft = self.service.same_visit(procedures, event_id)
+        return draft if draft is not None and self.knows(draft) else None
 
     def start(self, procedure_id: str) -> Interview:
         """Begin a new draft of one procedure; its application id is fixed now."""
@@ -35,17 +48,21 @@ class VisitSession:
         return self._begin(Interview(self._catalog, event_id=event_id))
 
     def _begin(self, interview: Interview) -> Interview:
-        self.draft = self._store.create(
+        self.draft = self.service.start(
             [p.id for p in interview.procedures],
             life_event_id=interview.event.id if interview.event else None,
-            mode=self._device.mode, desk_id=self._device.desk_id, position=interview.position,
+            position=interview.position,
         )
         self.interview = interview
         return interview
 
+    def resume_by_code(self, code: str) -> Interview:
+        """Reopen a draft from the reference code on a slip (see DeskService.find_by_code)."""
+        return self.resume(self.service.find_by_code(code).id)
+
     def resume(self, draft_id: str) -> Interview:
         """Open a saved draft on the screen where it was left, with its answers."""
-        loaded = self._store.load(draft_id)
+        loaded = self.service.open(draft_id)
         summary = loaded.summary
         self.interview = Interview(
             self._catalog, event_id=summary.life_event_id,
@@ -57,10 +74,9 @@ class VisitSession:
 
     def resumable(self) -> list[DraftSummary]:
         """Unfinished drafts of this desk whose procedures and event the catalog still has."""
-        return [
-            d for d in self._store.resumable(mode=self._device.mode, desk_id=self._device.desk_id)
-            if self.knows(d)
-        ]
+        if not self.service.may(Action.LIST_DRAFTS):
+            return []  # a kiosk never lists drafts: other residents' visits stay out of sight
+        return [d for d in self.service.list_drafts() if self.knows(d)]
 
     def knows(self, draft: DraftSummary) -> bool:
         """True when the catalog still has everything the draft was started from."""
@@ -94,19 +110,24 @@ class VisitSession:
     def finalize(self, payload: dict[str, Any]) -> DraftSummary:
         """Freeze the application and queue it for delivery (one transaction)."""
         draft = self._require_draft()
-        self._store.finalize(draft.id, payload)
-        self.draft = self._store.summary(draft.id)
+        self.draft = self.service.submit(draft.id, payload)
         return self.draft
 
     def refresh(self) -> DraftSummary:
         """Re-read the draft's metadata (status, 受付番号) from the store."""
-        self.draft = self._store.summary(self._require_draft().id)
+        self.draft = self.service.summary(self._require_draft().id)
         return self.draft
 
     def end(self) -> None:
         """Forget the resident's answers in memory (the sealed draft stays in the store)."""
         self.interview = None
         self.draft = None
+
+    def discard(self) -> None:
+        """Shred the open draft (the resident or volunteer chose to start over)."""
+        draft = self._require_draft()
+        self.service.delete(draft.id)
+        self.end()
 
     def _snapshot(self) -> tuple[dict[str, Any], str, bool]:
         interview = self._require()
@@ -124,8 +145,8 @@ class VisitSession:
 
     def _save(self) -> None:
         interview = self._require()
-        self.draft = self._store.save(self._require_draft().id, interview.answers,
-                                      interview.position, [p.id for p in interview.procedures])
+        self.draft = self.service.save(self._require_draft().id, interview.answers,
+                                       interview.position, [p.id for p in interview.procedures])
 
     def _require(self) -> Interview:
         if self.interview is None:

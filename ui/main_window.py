@@ -29,7 +29,9 @@ from desk.config import DeviceConfig
 from desk.errors import DeskError
 from desk.store.drafts import READY, DraftStore, DraftSummary
 from desk.store.keys import KeyStore
-from desk.visit import VisitSession
+from desk.policy import Role
+from desk.service import Actor, DeskService
+from desk.visit import VisitSession, mynumber_items
 from sync.client import LinkageClient
 from sync.mapping import build_payload, payload_to_json
 from sync.outbox import DeliveryReport, deliver_due
@@ -61,6 +63,10 @@ class Services:
     store_path: Path
     keys: KeyStore
     client_factory: Callable[[], LinkageClient] | None
+
+    def actor(self, role: Role = Role.RESIDENT, login: str | None = None) -> Actor:
+        """The actor of this device for a role (the kiosk's resident unless signed in)."""
+        return Actor(self.device.mode, self.device.desk_id, role, login)
 
 
 def send_waiting(
@@ -132,7 +138,9 @@ class MainWindow(QMainWindow):
         recovered = self.store.recover_in_flight()
         if recovered:
             log.info("%d application(s) left in flight go back to the queue", recovered)
-        self.visit = VisitSession(self.store, services.catalog, services.device)
+        self.service = DeskService(self.store, services.actor(),
+                                   mynumber_items(services.catalog))
+        self.visit = VisitSession(self.service, services.catalog)
         self._sending = False
 
         central = QWidget(self)
@@ -289,7 +297,7 @@ class MainWindow(QMainWindow):
             self._show_position()
 
     def _on_home_discard_clicked(self, draft_id: str) -> None:
-        if self._guard(lambda: self.store.discard(draft_id)):
+        if self._guard(lambda: self.service.delete(draft_id)):
             self.show_home()
 
     def _on_question_next_clicked(self) -> None:
