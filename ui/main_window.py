@@ -27,10 +27,10 @@ from desk.catalog.model import Catalog
 from desk.catalog.text import strip_ruby
 from desk.config import DeviceConfig
 from desk.errors import DeskError
-from desk.store.drafts import READY, DraftStore, DraftSummary
-from desk.store.keys import KeyStore
 from desk.policy import Role
 from desk.service import Actor, DeskService
+from desk.store.drafts import READY, DraftStore, DraftSummary
+from desk.store.keys import KeyStore
 from desk.visit import VisitSession, mynumber_items
 from sync.client import LinkageClient
 from sync.mapping import build_payload, payload_to_json
