@@ -16,8 +16,9 @@ from pathlib import Path
 from desk import __version__
 from desk.config import DeviceConfig
 from desk.errors import DeskError
+from desk.store.keys import KeyStore
 from ui import cli_device, cli_store
-from ui.cli_common import CommandError, default_data_dir
+from ui.cli_common import CommandError, add_passphrase_option, default_data_dir, open_device_keys
 
 DEMO_TENANT = "131016"  # 千代田区: the demo's fake municipality
 log = logging.getLogger("madoguchi")
@@ -38,7 +39,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     """Run the app on a demo profile, with a reference gateway on a free loopback port."""
     from desk.store.keys import DemoFileKeyStore
 
-    profile = Path(args.data_dir) if args.data_dir else default_data_dir() / "demo"
+    mode = args.mode
+    folder = "demo" if mode == "kiosk" else f"demo-{mode}"
+    profile = Path(args.data_dir) if args.data_dir else default_data_dir() / folder
     problem = _gui_preflight()
     if problem is not None:
         return problem
@@ -46,17 +49,44 @@ def cmd_demo(args: argparse.Namespace) -> int:
     (profile / DemoFileKeyStore.MARKER).touch()
     from sync.gateway.server import start_in_thread
 
+    keys = DemoFileKeyStore(profile)
     gateway = start_in_thread(f"sqlite:///{profile / 'gateway.sqlite3'}")
-    device = DeviceConfig(mode="kiosk", tenant_code=DEMO_TENANT, device_id="DEMO-KIOSK-01",
-                          desk_id="demo-lobby", gateway_url=gateway.url)
+    device = DeviceConfig(mode=mode, tenant_code=DEMO_TENANT,
+                          device_id=f"DEMO-{mode.upper()}-01", desk_id=f"demo-{mode}",
+                          gateway_url=gateway.url, key_store="demo")
     device.save(profile)
     print(f"Demo profile: {profile}\nReference gateway: {gateway.url}", file=sys.stderr)
+    if mode != "kiosk":
+        for login, role, pin in _demo_accounts(profile, keys):
+            print(f"Demo sign-in: {login} / PIN {pin} ({role})", file=sys.stderr)
     try:
         from ui.app import build_services, run_gui
 
-        return run_gui(build_services(profile, device, DemoFileKeyStore(profile)))
+        return run_gui(build_services(profile, device, keys))
     finally:
         gateway.stop()
+
+
+DEMO_ACCOUNTS = (("demo-staff", "staff", "2580"), ("demo-volunteer", "volunteer", "3690"),
+                 ("demo-supervisor", "supervisor", "1357"))
+
+
+def _demo_accounts(profile: Path, keys: KeyStore) -> tuple[tuple[str, str, str], ...]:
+    """The demo profile's fake sign-ins, created on first use (their PINs are printed)."""
+    from desk.config import STORE_FILE
+    from desk.policy import Role
+    from desk.store.accounts import AccountStore
+    from desk.store.drafts import DraftStore
+
+    store = DraftStore(profile / STORE_FILE, keys)
+    try:
+        accounts = AccountStore(store.engine)
+        if accounts.count() == 0:
+            for login, role, pin in DEMO_ACCOUNTS:
+                accounts.add(login, Role(role), pin, actor="demo")
+    finally:
+        store.close()
+    return DEMO_ACCOUNTS
 
 
 def cmd_app(args: argparse.Namespace) -> int:
@@ -72,15 +102,7 @@ def cmd_app(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    from desk.store.keys import KeyringKeyStore
-
-    try:
-        keys = KeyringKeyStore(profile.name)
-        keys.current()
-    except DeskError as error:
-        print(f"The device key cannot be read ({error.message_id}). Drafts stay locked; "
-              "nothing was changed.", file=sys.stderr)
-        return 2
+    keys = open_device_keys(args, profile, device)
     problem = _gui_preflight()
     if problem is not None:
         return problem
@@ -157,11 +179,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"madoguchi {__version__}")
     parser.add_argument("--data-dir", help="profile folder (default: the user's data folder)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more (never data)")
+    parser.add_argument("--debug", action="store_true", help="log everything (never data)")
+    add_passphrase_option(parser)
     parser.set_defaults(handler=cmd_app)
     commands = parser.add_subparsers(dest="command")
 
     demo = commands.add_parser("demo", help="try the app with fake data and a local gateway")
     demo.add_argument("--data-dir", default=argparse.SUPPRESS, help="demo profile folder")
+    demo.add_argument("--mode", choices=("kiosk", "desk", "counter"), default="kiosk",
+                      help="kiosk (default), a volunteer's desk, or the staff counter")
     demo.set_defaults(handler=cmd_demo)
 
     gateway = commands.add_parser("gateway", help="serve the reference gateway")
@@ -194,8 +220,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    from desk.pii import install_logging
+
+    # Every handler redacts: names, addresses, dates, phone and 12-digit numbers never reach
+    # stderr or a log file, even from a library logging at DEBUG or an unhandled exception.
+    install_logging(logging.DEBUG if args.debug else
+                    logging.INFO if args.verbose else logging.WARNING)
     try:
         result: int = args.handler(args)
     except CommandError as error:
