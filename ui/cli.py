@@ -180,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data-dir", help="profile folder (default: the user's data folder)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more (never data)")
     parser.add_argument("--debug", action="store_true", help="log everything (never data)")
+    parser.add_argument("--log-file", metavar="FILE", help="also append the log to FILE")
     add_passphrase_option(parser)
     parser.set_defaults(handler=cmd_app)
     commands = parser.add_subparsers(dest="command")
@@ -220,17 +221,20 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script."""
     args = build_parser().parse_args(argv)
-    from desk.pii import install_logging
+    from desk.pii import install_logging, uninstall_logging
 
     # Every handler redacts: names, addresses, dates, phone and 12-digit numbers never reach
     # stderr or a log file, even from a library logging at DEBUG or an unhandled exception.
     install_logging(logging.DEBUG if args.debug else
-                    logging.INFO if args.verbose else logging.WARNING)
+                    logging.INFO if args.verbose else logging.WARNING,
+                    stream=sys.stderr, log_file=Path(args.log_file) if args.log_file else None)
     try:
         result: int = args.handler(args)
     except CommandError as error:
         print(error, file=sys.stderr)
         return error.code
+    finally:
+        uninstall_logging()  # main() also runs in-process (tests, self-test): leave no hooks
     return result
 
 

@@ -37,7 +37,8 @@ def create_store_engine(path: Path) -> Engine:
     off and every transaction starts with BEGIN IMMEDIATE, so writers take the lock up front
     instead of failing half-way with SQLITE_BUSY.
     """
-    engine = create_engine(f"sqlite+pysqlite:///{path}", future=True)
+    # hide_parameters: SQLAlchemy's error texts and SQL logs would otherwise quote bound values.
+    engine = create_engine(f"sqlite+pysqlite:///{path}", future=True, hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: sqlite3.Connection, _record: Any) -> None:

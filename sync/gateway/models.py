@@ -121,7 +121,8 @@ def make_engine(db_url: str) -> Engine:
         The engine; SQLite connections get WAL, ``synchronous=FULL``, a busy timeout and
         ``BEGIN IMMEDIATE`` transactions.
     """
-    engine = create_engine(db_url)
+    # hide_parameters: error texts and SQL logs must not quote residents' data.
+    engine = create_engine(db_url, hide_parameters=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _on_sqlite_connect)
         event.listen(engine, "begin", _on_sqlite_begin)
