@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.bench import figures
+from tests.bench import figures, store_figures
 
 
 def _machine() -> dict[str, Any]:
@@ -79,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     measured.update(figures.cold_start(runs=args.cold_runs))
     print("draft store …", file=sys.stderr, flush=True)
     measured.update(figures.draft_store(iterations=args.iterations, warmup=args.warmup))
+    print("store: autosave, 10,000 drafts …", file=sys.stderr, flush=True)
+    measured.update(store_figures.autosave())
+    measured.update(store_figures.large_store())
 
     print("catalog …", file=sys.stderr, flush=True)
     measured.update(figures.catalog())
