@@ -12,7 +12,7 @@ import platformdirs
 
 from desk.config import DeviceConfig
 from desk.errors import DeskError
-from desk.store.keys import KeyStore, open_key_store
+from desk.store.keys import ManagedKeyStore, open_key_store
 
 APP_DIR_NAME = "madoguchi-desk"
 # Not a secret: the name of the variable that points at a file holding the passphrase.
@@ -85,7 +85,8 @@ def read_passphrase(args: argparse.Namespace, *, confirm: bool = False) -> str |
     return first
 
 
-def open_device_keys(args: argparse.Namespace, profile: Path, device: DeviceConfig) -> KeyStore:
+def open_device_keys(args: argparse.Namespace, profile: Path,
+                     device: DeviceConfig) -> ManagedKeyStore:
     """The device's key store, ready to use, or a CommandError saying why not."""
     passphrase = read_passphrase(args) if device.key_store == "passphrase" else None
     try:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from desk.config import STORE_FILE
 from desk.errors import DeskError
-from desk.store.keys import KeyStore, ManagedKeyStore
+from desk.store.keys import KeyStore
 from ui.cli_common import (
     CommandError,
     add_passphrase_option,
@@ -129,7 +129,7 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
     try:
         store = DraftStore(_store_path(profile), keys)
         try:
-            report = rotate(store, cast(ManagedKeyStore, keys), actor=CLI_ACTOR)
+            report = rotate(store, keys, actor=CLI_ACTOR)
         finally:
             store.close()
     except DeskError as error:

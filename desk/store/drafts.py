@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, String, select, type_coerce
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -37,6 +37,11 @@ _DATA_KEY_ID = "dek"  # data sealed with a draft's own key; the header names whi
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def _utc(stored: str) -> dt.datetime:
+    """A stored UTC timestamp ('2026-11-21 09:00:00.123456') as an aware datetime."""
+    return dt.datetime.fromisoformat(stored).replace(tzinfo=dt.UTC)
 
 
 def _json_bytes(value: Any) -> bytes:
@@ -75,16 +80,23 @@ class DraftSummary:
 
     @classmethod
     def from_columns(cls, row: Any) -> DraftSummary:
-        """Build from a row of `_SUMMARY_COLUMNS` (the fast listing path)."""
-        values = dict(zip(_SUMMARY_COLUMNS, row, strict=True))
-        values["procedure_ids"] = tuple(values["procedure_ids"].split())
-        return cls(**values)
+        """Build from a row of `_SUMMARY_COLUMNS` with times as stored text (the fast path).
+
+        Listing thousands of drafts spent most of its time in per-value type conversion;
+        parsing the stored UTC text directly is several times faster.
+        """
+        (draft_id, procedures, event, status, code, position, mode, desk, created, updated,
+         bango, received) = row
+        return cls(draft_id, tuple(procedures.split()), event, status, code, position, mode,
+                   desk, _utc(created), _utc(updated), bango,
+                   None if received is None else _utc(received))
 
 
 _SUMMARY_COLUMNS = (
     "id", "procedure_ids", "life_event_id", "status", "reference_code", "position", "mode",
     "desk_id", "created_at", "updated_at", "uketsuke_bango", "received_at",
 )
+_TIME_COLUMNS = frozenset({"created_at", "updated_at", "received_at"})
 
 
 @dataclass(frozen=True)
@@ -145,7 +157,7 @@ class DraftStore:
     def _key_check_binding(kek_id: str) -> crypto.Binding:
         return crypto.Binding("store_meta", f"kek_check:{kek_id}", "value", 0, kek_id)
 
-    def _remember_key(self, session: Session, kek_id: str, kek: bytes) -> None:
+    def remember_key(self, session: Session, kek_id: str, kek: bytes) -> None:
         """Record that this store's data is under `kek_id` (a sealed check value)."""
         name = f"kek_check:{kek_id}"
         if session.get(StoreMetaRow, name) is None:
@@ -203,23 +215,26 @@ class DraftStore:
         desk_id: str, position: str, actor: str = SYSTEM_ACTOR,
     ) -> DraftSummary:
         """Create an empty draft with its own data key; the application id is fixed here."""
-        kek_id, kek = self._keys.current()
         draft_id = new_ulid()
         dek = crypto.new_key()
         now = _now()
         for _attempt in range(5):  # a reference code collision is rare; draw again
-            row = DraftRow(
-                id=draft_id, procedure_ids=" ".join(procedure_ids),
-                life_event_id=life_event_id, mode=mode,
-                desk_id=desk_id, status=DRAFT, reference_code=new_reference_code(),
-                position=position, created_at=now, updated_at=now, record_version=0,
-                kek_id=kek_id,
-                wrapped_dek=crypto.wrap_key(kek, dek, self._dek_binding(draft_id, kek_id)),
-                answers=crypto.seal(dek, _json_bytes({}), self._answers_binding(draft_id, 0)),
-            )
             try:
                 with self._write() as session:
-                    self._remember_key(session, kek_id, kek)
+                    # The current key is read inside the write transaction, so a create
+                    # cannot race a key rotation and wrap under a key just retired.
+                    kek_id, kek = self._keys.current()
+                    row = DraftRow(
+                        id=draft_id, procedure_ids=" ".join(procedure_ids),
+                        life_event_id=life_event_id, mode=mode, desk_id=desk_id,
+                        status=DRAFT, reference_code=new_reference_code(), position=position,
+                        created_at=now, updated_at=now, record_version=0, kek_id=kek_id,
+                        wrapped_dek=crypto.wrap_key(kek, dek,
+                                                    self._dek_binding(draft_id, kek_id)),
+                        answers=crypto.seal(dek, _json_bytes({}),
+                                            self._answers_binding(draft_id, 0)),
+                    )
+                    self.remember_key(session, kek_id, kek)
                     session.add(row)
                     session.flush()
                     audit.append(session, actor=actor, action="draft.created", subject=draft_id,
@@ -282,7 +297,11 @@ class DraftStore:
         Reads only the clear columns (no ciphertext leaves the file), so a counter's queue of
         thousands of drafts lists quickly.
         """
-        columns = [getattr(DraftRow, name) for name in _SUMMARY_COLUMNS]
+        columns = [
+            type_coerce(getattr(DraftRow, name), String) if name in _TIME_COLUMNS
+            else getattr(DraftRow, name)
+            for name in _SUMMARY_COLUMNS
+        ]
 
         def work(session: Session) -> list[DraftSummary]:
             query = select(*columns).where(DraftRow.status.in_(list(statuses)))
@@ -335,12 +354,16 @@ class DraftStore:
         or an old backup copy. The WAL is then folded in and truncated.
         """
         with self._write() as session:
-            self._shred_in(session, self._get(session, draft_id), status=status,
-                           action=action, actor=actor, detail=detail)
+            self.shred_in(session, self._get(session, draft_id), status=status,
+                          action=action, actor=actor, detail=detail)
         checkpoint(self.engine)
+        from desk.store.backup import forget  # backup builds on this module
 
-    def _shred_in(self, session: Session, row: DraftRow, *, status: str, action: str,
+        forget(self.path, [draft_id])  # older backups can no longer open it either
+
+    def shred_in(self, session: Session, row: DraftRow, *, status: str, action: str,
                   actor: str, detail: dict[str, str | int] | None) -> None:
+        """Shred inside the caller's write transaction (retention re-checks it is due first)."""
         row.wrapped_dek = None
         row.answers = None
         row.status = status

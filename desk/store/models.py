@@ -49,7 +49,11 @@ class DraftRow(Base):
 
     __tablename__ = "drafts"
     # Listing a desk's drafts (the home page, the counter's queue) without scanning every row.
-    __table_args__ = (Index("ix_drafts_desk_status", "desk_id", "status", "updated_at"),)
+    __table_args__ = (
+        Index("ix_drafts_desk_status", "desk_id", "status", "updated_at"),
+        # Every-desk listings and retention filter on status and a range of last activity.
+        Index("ix_drafts_status_updated", "status", "updated_at"),
+    )
 
     id: Mapped[str] = mapped_column(String(26), primary_key=True)  # ULID = idempotency key
     # The visit's procedures, space-separated ids (they change while a life event's questions

@@ -159,7 +159,7 @@ def apply_retention(store: DraftStore, now: dt.datetime | None = None, *,
             if row is None or not _still_due(row, rule, policy, moment):
                 continue
             # DraftStore.shred's own body, inside this transaction so the check above holds.
-            store._shred_in(session, row, status=EXPIRED, action="retention.expired",
+            store.shred_in(session, row, status=EXPIRED, action="retention.expired",
                             actor=SYSTEM_ACTOR, detail={"rule": rule})
         expired[rule] = expired.get(rule, 0) + 1
         shredded.append(draft_id)

@@ -85,7 +85,7 @@ def _record_fact(store: DraftStore, keys: ManagedKeyStore, target: str,
     with write_unit(store.engine) as session:
         session.merge(StoreMetaRow(key=ROTATION_FACT, value=json.dumps(fact)))
         # The new key's check value, so `keys_open_store` can tell this key store opens it.
-        store._remember_key(session, target, keys.get(target))
+        store.remember_key(session, target, keys.get(target))
 
 
 def rotate(store: DraftStore, keys: ManagedKeyStore, *, batch_size: int = BATCH_SIZE,
