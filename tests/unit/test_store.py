@@ -201,3 +201,24 @@ def test_reading_does_not_wait_for_a_writer(tmp_path: Path, store: DraftStore) -
     finally:
         writer.rollback()
         writer.close()
+
+
+def test_ciphertext_moved_between_columns_or_keys_is_tampered(store: DraftStore) -> None:
+    """Acceptance test 5: answers into the outbox payload, a data key into another row."""
+    first, second = _new(store), _new(store)
+    store.save(first, NAME, "a")
+    store.save(second, {"other": 1}, "a")
+    store.finalize(second, {"application_id": second})
+    with sqlite3.connect(store.path) as plain:
+        answers = plain.execute("SELECT answers FROM drafts WHERE id = ?", (first,)).fetchone()[0]
+        plain.execute("UPDATE outbox SET payload = ? WHERE application_id = ?",
+                      (answers, second))
+    with pytest.raises(TamperedError):
+        store.claim_due()
+    with sqlite3.connect(store.path) as plain:
+        wrapped = plain.execute("SELECT wrapped_dek FROM drafts WHERE id = ?",
+                                (first,)).fetchone()[0]
+        plain.execute("UPDATE drafts SET wrapped_dek = ? WHERE id = ?", (wrapped, second))
+    with pytest.raises(TamperedError):
+        store.load(second)
+    assert store.load(first).answers == NAME  # the source row itself is untouched
