@@ -10,14 +10,20 @@ from PySide6.QtWidgets import QApplication
 
 from desk.catalog.loader import load_catalog
 from desk.config import STORE_FILE, DeviceConfig
+from desk.errors import DeskError
 from desk.store.keys import KeyStore
 from sync.client import LinkageClient
 from ui.main_window import MainWindow, Services
 from ui.theme import Theme, apply_theme, load_fonts
 
 
-def build_services(profile_dir: Path, device: DeviceConfig, keys: KeyStore) -> Services:
-    """Load the catalog and wire the store path, key store and gateway client factory."""
+def build_services(profile_dir: Path, device: DeviceConfig, keys: KeyStore | None, *,
+                   key_problem: DeskError | None = None) -> Services:
+    """Load the catalog and wire the store path, key store and gateway client factory.
+
+    `keys=None` (with `key_problem` saying why, e.g. ``store.no_keyring``) starts the app
+    with drafts off: it says so, and staff can unlock the keyring or type the passphrase.
+    """
     gateway_url = device.gateway_url
     factory: Callable[[], LinkageClient] | None = None
     if gateway_url:
@@ -25,7 +31,7 @@ def build_services(profile_dir: Path, device: DeviceConfig, keys: KeyStore) -> S
             return LinkageClient(gateway_url)
     return Services(
         catalog=load_catalog(), device=device, store_path=profile_dir / STORE_FILE,
-        keys=keys, client_factory=factory,
+        keys=keys, client_factory=factory, key_problem=key_problem,
     )
 
 

@@ -73,13 +73,45 @@ MESSAGES: dict[str, str] = {
         "Your answers could not be saved on this device. They are still on the screen. "
         "Please ask a staff member."
     ),
+    "store.read_failed": N_("Saved answers could not be read on this device. "
+                            "Please ask a staff member."),
     "store.damaged": N_(
         "The data file of this device is damaged. Nothing was deleted. Please ask a staff member "
         "to restore it from a backup."
     ),
+    "store.newer_schema": N_("The data file of this device was written by a newer version of "
+                             "the app. Please ask a staff member."),
+    "store.migration_failed": N_("The data file of this device could not be updated. "
+                                 "Nothing was deleted. Please ask a staff member."),
     "store.tampered": N_("A saved draft could not be opened because it was changed. "
                          "Please ask a staff member."),
     "store.key_locked": N_("The device key is locked. Please ask a staff member."),
+    "store.no_keyring": N_("This device has no safe place for its key. "
+                           "Please ask a staff member."),
+    "store.passphrase_needed": N_("The device passphrase has not been entered. "
+                                  "Please ask a staff member."),
+    "store.passphrase_wrong": N_("The passphrase is not correct. Please try again."),
+    "store.kdf_unsupported": N_("The device key is protected in a way this version cannot "
+                                "open. Please ask a staff member."),
+    "store.busy": N_("The device is busy. Please wait a moment and try again."),
+    "store.backup_other_device": N_("This backup belongs to another device and cannot be "
+                                    "opened here."),
+    "store.shredded": N_("These answers were deleted and cannot be opened any more."),
+    "store.not_editable": N_("This application was already sent and cannot be changed."),
+    "store.unavailable": N_("Answers cannot be saved on this device at the moment. "
+                            "Please ask a staff member."),
+    "policy.denied": N_("This cannot be done with this sign-in on this device. "
+                        "Please ask a staff member."),
+    "draft.code_unknown": N_("This reference code was not found. Please check it and try "
+                             "again."),
+    "draft.code_paused": N_("The code was wrong several times. Please wait one minute, "
+                            "then try again."),
+    "account.signin_failed": N_("The ID or the PIN is not correct. Please try again."),
+    "account.locked": N_("Too many wrong PINs: this sign-in is locked for {minutes} "
+                         "minute(s). Please wait, or ask a supervisor."),
+    "account.secret_weak": N_("This PIN is too easy to guess. Please use at least {min} "
+                              "characters, not all the same and not in a row like 1234."),
+    "account.pins_differ": N_("The two new PINs are not the same. Please type them again."),
     "error.unexpected": N_("Something went wrong. Your answers are safe. "
                            "Please ask a staff member."),
 }
@@ -110,6 +142,17 @@ def issue_text(issue: Issue) -> str:
         if high is None and low is not None:
             return _word("number.range_min", issue.params)
     return _word(issue.message_id, issue.params)
+
+
+# Why drafts are off, for the banner shown on every page while they are.
+DRAFTS_OFF = N_("Answers are not saved on this device. {reason}")
+
+
+def drafts_off_reason(error: DeskError) -> str:
+    """Why drafts cannot be saved, in the active language (never a write-failure sentence)."""
+    if error.message_id in MESSAGES:
+        return _word(error.message_id, error.params)
+    return _word("store.unavailable", {})
 
 
 def error_text(error: BaseException) -> str:

@@ -108,12 +108,23 @@ def test_quit_mid_interview_and_resume_on_same_screen(make_window: WindowFactory
     walk.answer_name(first)
     walk.answer_furigana(first)
     walk.answer_birth_date(first)
+    # The reference code is on screen all through the visit.
+    shown = first.top_bar.code.text()
+    code = re.search(r"[2-9A-Z]{4}-[2-9A-Z]{4}", shown)
+    assert first.top_bar.code.isVisible() and code is not None
     first.close()  # the resident walks away; the app is closed
 
     second = make_window(None)
     assert second.stack.currentWidget() is second.home
-    assert len(second.home.resume_buttons) == 1
-    click(next(iter(second.home.resume_buttons.values())))
+    assert second.home.resume_buttons == {}  # a kiosk never lists anyone's drafts
+    click(second.home.code_button)
+    assert second.stack.currentWidget() is second.resume_code
+    # Typed as people do: lower case, full-width, no hyphen.
+    typed = code.group().replace("-", "").lower()
+    full_width = "".join(chr(ord(c) + 0xFEE0) for c in typed[4:])
+    type_text(second.resume_code.field, typed[:4] + full_width)
+    click(second.resume_code.next_button)
+    assert second.stack.currentWidget() is second.question
     assert second.question.step is not None
     assert second.question.step.id == "jusho_yubinbango"
     click(second.question.back_button)
@@ -128,12 +139,19 @@ def test_start_over_shreds_the_draft(make_window: WindowFactory, tmp_path: Path,
     first = make_window(None)
     click(first.home.procedure_buttons["juminhyo-utsushi"])
     walk.answer_name(first)
+    assert first.visit.draft is not None
+    draft_id = first.visit.draft.id
     click(first.question.back_button)
     click(first.question.back_button)  # first step: back goes home
     assert first.stack.currentWidget() is first.home
-    (draft_id,) = first.home.resume_buttons
-    click(first.home.discard_buttons[draft_id])  # はじめから
-    assert first.home.resume_buttons == {}
+    click(first.home.procedure_buttons["juminhyo-utsushi"])  # the same procedure again
+    assert first.stack.currentWidget() is first.duplicate
+    assert first.duplicate.new_button.text() == "はじめから"
+    click(first.duplicate.new_button)
+    assert first.stack.currentWidget() is first.question
+    assert first.visit.draft is not None and first.visit.draft.id != draft_id
+    view = first.question.view
+    assert isinstance(view, NameView) and view.family.edit.text() == ""
     store = DraftStore(tmp_path / STORE_FILE, device_keys)
     try:
         with pytest.raises(StoreError) as raised:
@@ -223,7 +241,7 @@ def test_offline_application_is_kept_with_reference_code(make_window: WindowFact
     assert "保存しました" in window.confirmation.heading.text()
     code = window.confirmation.number.text()
     assert re.fullmatch(r"[2-9A-Z]{4}-[2-9A-Z]{4}", code)
-    assert window.visit.draft is not None
+    assert window.visit.draft is not None and window.store is not None
     state, attempts, _error = window.store.outbox_state(window.visit.draft.id)
     assert (state, attempts) == ("pending", 1)
 

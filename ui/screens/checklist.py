@@ -59,6 +59,10 @@ class ChecklistPage(Page):
                                                 if documents else ""))
         self.list.setAccessibleName(plain_list(self._applicable))
 
+    def clear(self) -> None:
+        """Forget the visit's checklist."""
+        self.show_checklist([], [])
+
     def show_checklist(self, applicable: list[Applicable], documents: list[LocalizedText]) -> None:
         """Show the procedures that apply and the documents to bring."""
         self._applicable = applicable

@@ -46,6 +46,14 @@ class ConfirmationPage(Page):
         if self._draft is not None:
             self.show_result(self._draft, self._documents)
 
+    def clear(self) -> None:
+        """Forget the receipt (end of a visit)."""
+        self._draft, self._documents = None, []
+        for label in (self.heading, self.number_caption, self.number, self.next_steps,
+                      self.documents):
+            label.clear()
+        self.number.setAccessibleName("")
+
     def show_result(self, draft: DraftSummary, documents: list[LocalizedText]) -> None:
         """Show the 受付番号 when the gateway answered, or the reference code while it waits."""
         self._draft, self._documents = draft, documents

@@ -39,6 +39,7 @@ class DeclarationPage(Page):
         self.content.addWidget(self.progress)
         self.content.addStretch(1)
         self.procedures: list[Procedure] = []
+        self.sending_off = False
         self.agree.toggled.connect(self._on_agree_toggled)
         self.next_button.clicked.connect(self.send_clicked)
         self.back_button.clicked.connect(self.back_clicked)
@@ -58,6 +59,9 @@ class DeclarationPage(Page):
                 else rich(p.declaration) for p in self.procedures))
         if self.progress.isVisible():
             self.status.setText(_("Sending…"))
+        elif self.sending_off:
+            self.status.setText(_("Sending is off because answers cannot be saved on this "
+                                  "device. Please show this screen to a staff member."))
 
     def show_procedures(self, procedures: list[Procedure]) -> None:
         """Reset the page for the procedures of a visit (one declaration each)."""
@@ -66,14 +70,27 @@ class DeclarationPage(Page):
         self.set_busy(False)
         self.retranslate_ui()
 
+    def set_sending_off(self, off: bool) -> None:
+        """Drafts are off: the declaration can be read and agreed to, but not sent."""
+        self.sending_off = off
+        self.next_button.setEnabled(self.agree.isChecked() and not off)
+        self.retranslate_ui()
+
+    def clear(self) -> None:
+        """Forget the visit's procedures."""
+        self.procedures = []
+        self.statement.clear()
+        self.agree.setChecked(False)
+        self.status.clear()
+
     def set_busy(self, busy: bool) -> None:
         """While sending: buttons off, a busy bar, and a status line for screen readers."""
         self.progress.setVisible(busy)
         self.status.setText(_("Sending…") if busy else "")
         self.back_button.setEnabled(not busy)
         self.agree.setEnabled(not busy)
-        self.next_button.setEnabled(self.agree.isChecked() and not busy)
+        self.next_button.setEnabled(self.agree.isChecked() and not busy and not self.sending_off)
 
     def _on_agree_toggled(self, checked: bool) -> None:
-        self.next_button.setEnabled(checked)
+        self.next_button.setEnabled(checked and not self.sending_off)
         self.retranslate_ui()

@@ -1,4 +1,5 @@
-"""The start page: life events, single procedures, and drafts left unfinished on this device."""
+"""The start page: life events, single procedures, a way back with a reference code, and (at
+desks and counters) the drafts left unfinished there."""
 
 from __future__ import annotations
 
@@ -19,18 +20,21 @@ class HomePage(Page):
     """What the resident came for (a life event or one procedure), and drafts to resume.
 
     Drafts are listed without any personal data: what was started, and when it was saved.
+    A kiosk never lists drafts: a resident comes back with the reference code instead.
 
     Signals:
         event_clicked(str): life event id to start.
         start_clicked(str): procedure id to start.
         resume_clicked(str): draft id to resume.
         discard_clicked(str): draft id to delete (start over).
+        code_clicked(): continue a saved visit with its reference code.
     """
 
     event_clicked = Signal(str)
     start_clicked = Signal(str)
     resume_clicked = Signal(str)
     discard_clicked = Signal(str)
+    code_clicked = Signal()
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -46,6 +50,9 @@ class HomePage(Page):
         self.body.setSpacing(16)
         scroll.setWidget(body)
 
+        self.code_button = BigButton("", body)
+        self.code_button.clicked.connect(self.code_clicked)
+        self.body.addWidget(self.code_button)
         self.resume_heading = heading_label(body)
         self.body.addWidget(self.resume_heading)
         self.resume_area = QVBoxLayout()
@@ -79,6 +86,9 @@ class HomePage(Page):
         self.resume_heading.setText(_("Continue where you stopped"))
         self.events_heading.setText(_("What happened?"))
         self.procedures_heading.setText(_("Or choose one procedure"))
+        self.code_button.setText(_("Continue with a reference code"))
+        self.code_button.setAccessibleDescription(
+            _("For a visit you saved before: enter the code you got."))
         for event in self._events:
             self.event_buttons[event.id].setText(plain(event.title))
             self.event_buttons[event.id].setToolTip(plain(event.description))

@@ -16,6 +16,7 @@ from ui.i18n import _
 from ui.screens.base import Page, body_label
 from ui.screens.step_views import StepView, view_for
 from ui.widgets.buttons import BigButton
+from ui.widgets.scrub import discard_widget
 
 
 class QuestionPage(Page):
@@ -106,6 +107,25 @@ class QuestionPage(Page):
         self.retranslate_ui()
         self._set_tab_order()
         self.view.first_focus().setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def clear(self) -> None:
+        """Drop the view and everything it showed (end of a visit, lock).
+
+        Views replaced earlier may still wait for deletion; they are wiped too.
+        """
+        body = self._scroll.widget()
+        assert body is not None
+        for view in body.findChildren(StepView, options=Qt.FindChildOption.FindDirectChildrenOnly):
+            self._body.removeWidget(view)
+            discard_widget(view)
+        self.view = None
+        self.step = None
+        self.heading.clear()
+        self.heading.setAccessibleName("")
+        self.help.clear()
+        self.unknown_note.hide()
+        self.unknown_button.hide()
+        self.show_banner("")
 
     def _set_tab_order(self) -> None:
         """Tab goes through the view first, then わからない, もどる and 次へ (reading order)."""

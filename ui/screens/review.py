@@ -48,6 +48,12 @@ class ReviewPage(Page):
         if self._interview is not None:
             self.show_interview(self._interview)
 
+    def clear(self) -> None:
+        """Drop every answer shown (end of a visit, lock)."""
+        self._interview = None
+        self.rows = {}
+        self._scroll.setWidget(QFrame())  # deletes the old rows at once
+
     def show_interview(self, interview: Interview) -> None:
         """One row per answer (label, answer, 「変更」), under a heading per part of the visit."""
         self._interview = interview
