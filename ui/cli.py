@@ -102,13 +102,19 @@ def cmd_app(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    keys = open_device_keys(args, profile, device)
+    # A locked or missing key store does not stop the app: it runs with drafts off, says why,
+    # and lets staff unlock it; it never creates a new key (that would orphan every draft).
+    keys: KeyStore | None
+    try:
+        keys, key_problem = open_device_keys(args, profile, device), None
+    except CommandError as error:
+        keys, key_problem = None, error.cause
     problem = _gui_preflight()
     if problem is not None:
         return problem
     from ui.app import build_services, run_gui
 
-    return run_gui(build_services(profile, device, keys),
+    return run_gui(build_services(profile, device, keys, key_problem=key_problem),
                    kiosk_fullscreen=device.mode == "kiosk")
 
 

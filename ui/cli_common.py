@@ -40,9 +40,10 @@ _EXPLANATIONS = {
 class CommandError(Exception):
     """A subcommand cannot go on: print `message` on stderr and exit with `code`."""
 
-    def __init__(self, message: str, code: int = 2) -> None:
+    def __init__(self, message: str, code: int = 2, cause: DeskError | None = None) -> None:
         super().__init__(message)
         self.code = code
+        self.cause = cause  # the domain error behind it, for callers that can carry on
 
 
 def explain(error: DeskError) -> str:
@@ -93,7 +94,7 @@ def open_device_keys(args: argparse.Namespace, profile: Path,
         return open_key_store(profile, device.key_store, passphrase=passphrase,
                               backend=device.keyring_backend, profile_name=device.device_id)
     except DeskError as error:
-        raise CommandError(explain(error)) from None
+        raise CommandError(explain(error), cause=error) from None
 
 
 def add_passphrase_option(parser: argparse.ArgumentParser) -> None:
