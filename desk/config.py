@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Literal
 
+from desk.durable import atomic_write
 from desk.errors import DeskError
 
 Mode = Literal["kiosk", "desk", "counter"]
@@ -32,15 +32,10 @@ class DeviceConfig:
     keyring_backend: str | None = None  # dotted class name: chosen explicitly, never guessed
 
     def save(self, profile_dir: Path) -> None:
-        """Write the configuration atomically (temp file, fsync, replace)."""
+        """Write the configuration atomically (temp file, fsync, replace, folder fsync)."""
         profile_dir.mkdir(parents=True, exist_ok=True)
-        target = profile_dir / CONFIG_FILE
-        temporary = target.with_suffix(".tmp")
-        with temporary.open("w", encoding="utf-8") as handle:
-            json.dump(asdict(self), handle, ensure_ascii=False, indent=2)
-            handle.flush()
-            os.fsync(handle.fileno())
-        temporary.replace(target)
+        text = json.dumps(asdict(self), ensure_ascii=False, indent=2)
+        atomic_write(profile_dir / CONFIG_FILE, text.encode("utf-8"))
 
     @classmethod
     def load(cls, profile_dir: Path) -> DeviceConfig:

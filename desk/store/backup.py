@@ -34,6 +34,7 @@ from pathlib import Path
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from desk.durable import fsync_dir, fsync_file
 from desk.errors import StoreError
 from desk.store import audit, crypto
 from desk.store.database import (
@@ -273,7 +274,7 @@ def backup(store: DraftStore | Engine | Path, target: Path, *,
             raw.close()
         made_at = _aware(None)
         drafts, key_ids = _seal_copy(temporary, store_path, made_at)
-        _fsync_file(temporary)
+        fsync_file(temporary)
         _link_new(temporary, target)
         size = target.stat().st_size
         with write_unit(engine) as session:
@@ -382,7 +383,7 @@ def restore(backup_file: Path, store_path: Path, keys: KeyStore, *,
             _fold_wal(temporary)
         previous = _keep_aside(store_path)
         temporary.replace(store_path)
-        _fsync_dir(store_path.parent)
+        fsync_dir(store_path.parent)
     except OSError as exc:
         raise StoreError("store.restore_failed", reason=type(exc).__name__) from exc
     finally:
@@ -581,7 +582,7 @@ def _keep_aside(store_path: Path) -> Path | None:
     # A -wal left at the store's name would be replayed into the restored file.
     for sidecar in sidecars:
         sidecar.replace(Path(f"{aside}{sidecar.name.removeprefix(store_path.name)}"))
-    _fsync_dir(store_path.parent)
+    fsync_dir(store_path.parent)
     return aside if existed else None
 
 
@@ -605,7 +606,7 @@ def _seal_aside(aside: Path, store_path: Path) -> bool:
             connection.close()
         _give_backup_keys(store_path, ids)
         _seal_copy(aside, store_path, _aware(None), ensure_missing=False)
-        _fsync_file(aside)
+        fsync_file(aside)
     except (sqlite3.Error, StoreError, OSError):
         return False
     return True
@@ -651,22 +652,6 @@ def _aware(moment: dt.datetime | None) -> dt.datetime:
     return moment.astimezone(dt.UTC)
 
 
-def _fsync_file(path: Path) -> None:
-    with path.open("rb+") as handle:
-        os.fsync(handle.fileno())
-
-
-def _fsync_dir(folder: Path) -> None:
-    # The rename itself must reach the disk, or a power cut can bring back the old name.
-    if os.name == "nt":  # Windows cannot open a directory; NTFS journals the rename.
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _link_new(temporary: Path, target: Path) -> None:
     """Move a finished file to a name that must not exist yet (never overwrite)."""
     try:
@@ -677,7 +662,7 @@ def _link_new(temporary: Path, target: Path) -> None:
         if target.exists():  # file systems without hard links: check, then rename
             raise StoreError("store.backup_exists") from None
         temporary.replace(target)
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
 
 
 def _fold_wal(path: Path) -> None:
@@ -688,7 +673,7 @@ def _fold_wal(path: Path) -> None:
             connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         finally:
             connection.close()
-    _fsync_file(path)
+    fsync_file(path)
 
 
 def _remove_with_sidecars(path: Path) -> None:

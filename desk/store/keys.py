@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import os
 import re
 import secrets
 import threading
@@ -14,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from desk import durable
 from desk.errors import KeyUnavailableError, StoreError, TamperedError
 from desk.store.crypto import (
     KEY_BYTES,
@@ -84,49 +84,16 @@ def _new_key_id(prefix: str, taken: Container[str]) -> str:
             return key_id
 
 
-def _fsync_dir(folder: Path) -> None:
-    # The rename itself must reach the disk, or a power cut can bring back the old file.
-    if os.name == "nt":  # Windows cannot open a directory; NTFS journals the rename.
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def atomic_write(path: Path, data: bytes, *, create: bool = False) -> None:
-    """Write a whole file so that readers see the old or the new content, never a mix.
-
-    Temp file in the same folder (0600), fsync, then rename over the target. With
-    `create`, the file must not exist yet: a concurrent enrolment cannot replace it.
+    """Write a key file atomically (see desk.durable.atomic_write).
 
     Raises:
         KeyUnavailableError: "store.key_exists" when `create` and the file exists.
     """
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if create:
-            try:
-                # A hard link fails if the target exists: create-if-absent in one step.
-                path.hardlink_to(tmp)
-            except FileExistsError:
-                raise KeyUnavailableError("store.key_exists") from None
-            except OSError:
-                # File systems without hard links: check, then rename.
-                if path.exists():
-                    raise KeyUnavailableError("store.key_exists") from None
-                tmp.replace(path)
-        else:
-            tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    _fsync_dir(path.parent)
+        durable.atomic_write(path, data, create=create)
+    except FileExistsError:
+        raise KeyUnavailableError("store.key_exists") from None
 
 
 @dataclass
