@@ -8,7 +8,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from desk.errors import DeskError
@@ -191,7 +191,8 @@ class AccountStore:
 
     def count(self) -> int:
         """How many accounts exist (a device with none cannot be signed into)."""
-        return len(self.list())
+        return read_unit(self._engine, lambda session: session.scalar(
+            select(func.count()).select_from(AccountRow)) or 0)
 
     def _dummy_hash(self) -> str:
         global _DUMMY_HASH

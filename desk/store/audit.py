@@ -174,7 +174,7 @@ class AuditLog:
 
         def work(session: Session) -> ChainCheck:
             expected_prev, expected_seq, count = GENESIS_HASH, 1, 0
-            seen: dict[int, str] = {}
+            anchor_found = anchor is None or anchor.seq == 0
             for row in session.execute(
                 select(AuditRow.seq, AuditRow.at, AuditRow.actor, AuditRow.action,
                        AuditRow.subject, AuditRow.detail, AuditRow.prev_hash,
@@ -189,9 +189,11 @@ class AuditLog:
                                     row.detail, row.prev_hash)
                 if digest != row.entry_hash:
                     return ChainCheck(count, row.seq, "content changed")
-                seen[row.seq] = row.entry_hash
+                if anchor is not None and row.seq == anchor.seq:
+                    anchor_found = row.entry_hash == anchor.entry_hash
                 expected_prev, expected_seq = row.entry_hash, row.seq + 1
-            if anchor is not None and anchor.seq > 0 and seen.get(anchor.seq) != anchor.entry_hash:
+            if not anchor_found:
+                assert anchor is not None
                 broken = min(anchor.seq, expected_seq)
                 return ChainCheck(count, broken, "anchor not found: entries removed")
             return ChainCheck(count)
