@@ -11,6 +11,7 @@ from pathlib import Path
 import platformdirs
 
 from desk.config import DeviceConfig
+from desk.enrolment import MIN_PASSPHRASE
 from desk.errors import DeskError
 from desk.store.keys import ManagedKeyStore, open_key_store
 
@@ -18,7 +19,7 @@ APP_DIR_NAME = "madoguchi-desk"
 # Not a secret: the name of the variable that points at a file holding the passphrase.
 PASSPHRASE_ENV = "MADOGUCHI_PASSPHRASE_FILE"  # noqa: S105
 
-# Short explanations of the store and key errors an administrator can meet on the command line.
+# Sentences for the errors an administrator can meet on the command line, by message id.
 _EXPLANATIONS = {
     "config.missing": "This device is not enrolled: run `madoguchi enroll` first.",
     "config.invalid": "The device configuration (device.json) cannot be read.",
@@ -34,6 +35,41 @@ _EXPLANATIONS = {
                      "`madoguchi restore FILE`.",
     "store.newer_schema": "The store was written by a newer release of Madoguchi Desk; "
                           "this release does not change it.",
+    "store.backup_exists": "That file exists already; choose a new file name. "
+                           "Nothing was written.",
+    "store.backup_failed": "The backup could not be written (is the disk full or the folder "
+                           "read-only?). No partial file was left.",
+    "store.busy": "The store is in use: close Madoguchi Desk on this device, and any other "
+                  "`madoguchi` command, then try again. Nothing was changed.",
+    "store.backup_other_device": "This backup was made on another device, or under a device "
+                                 "key this device does not have, so it cannot be opened here. "
+                                 "Nothing was changed.",
+    "store.backup_key_retired": "This backup was made before the device key was rotated: "
+                                "`madoguchi keys rotate` removed the key it needs, so it no "
+                                "longer opens. Nothing was changed.",
+    "store.backup_damaged": "The backup file is damaged. Nothing was changed.",
+    "store.not_a_store": "That file is not a Madoguchi Desk store or backup. "
+                         "Nothing was changed.",
+    "store.restore_failed": "The restore could not be completed; the current store was kept.",
+    "store.key_in_use": "The key store refused to remove a key that is still in use; run "
+                        "`madoguchi keys rotate` again to finish.",
+
+    "enrol.already": "This profile is already enrolled; nothing was changed.",
+    "enrol.mode": "The mode must be kiosk, desk or counter.",
+    "enrol.tenant_code": "The tenant code must be the municipality's 6-digit local government "
+                         "code with its check digit, e.g. 131016.",
+    "enrol.desk_id": "The desk id may use a-z, 0-9, '.', '_' and '-' (at most 64).",
+    "enrol.gateway_url": "The gateway URL must use https (http only on this machine).",
+    "enrol.passphrase_short": f"The passphrase needs at least {MIN_PASSPHRASE} characters.",
+    "account.signin_failed": "The login id or PIN is not correct.",
+    "account.locked": "This account is locked after repeated wrong PINs; try again later.",
+    "account.secret_weak": "That PIN is too easy to guess: use at least 4 characters, not one "
+                           "digit repeated and not 1234 or 4321.",
+    "account.exists": "An account with this login id already exists.",
+    "account.unknown": "There is no account with this login id.",
+    "account.login_invalid": "Login ids use 2-32 characters: a-z, 0-9, '.', '_' and '-'.",
+    "account.role_invalid": "The role must be volunteer, staff or supervisor.",
+    "policy.denied": "Only a supervisor may manage accounts on this device.",
 }
 
 

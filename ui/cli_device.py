@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from desk.config import MODES, STORE_FILE
-from desk.enrolment import MIN_PASSPHRASE, enroll
+from desk.enrolment import enroll
 from desk.errors import DeskError
 from desk.policy import Role
 from desk.service import Actor, DeskService
@@ -28,29 +28,6 @@ from ui.cli_common import (
 
 BOOTSTRAP_ACTOR = "enrolment"  # audit name of the first supervisor's creation
 
-_ENROL_MESSAGES = {
-    "enrol.already": "This profile is already enrolled; nothing was changed.",
-    "enrol.mode": "The mode must be kiosk, desk or counter.",
-    "enrol.tenant_code": "The tenant code must be the municipality's 6-digit local government "
-                         "code with its check digit, e.g. 131016.",
-    "enrol.desk_id": "The desk id may use a-z, 0-9, '.', '_' and '-' (at most 64).",
-    "enrol.gateway_url": "The gateway URL must use https (http only on this machine).",
-    "enrol.passphrase_short": f"The passphrase needs at least {MIN_PASSPHRASE} characters.",
-    "account.signin_failed": "The login id or PIN is not correct.",
-    "account.locked": "This account is locked after repeated wrong PINs; try again later.",
-    "account.secret_weak": "That PIN is too easy to guess: use at least 4 characters, not one "
-                           "digit repeated and not 1234 or 4321.",
-    "account.exists": "An account with this login id already exists.",
-    "account.unknown": "There is no account with this login id.",
-    "account.login_invalid": "Login ids use 2-32 characters: a-z, 0-9, '.', '_' and '-'.",
-    "account.role_invalid": "The role must be volunteer, staff or supervisor.",
-    "policy.denied": "Only a supervisor may manage accounts on this device.",
-}
-
-
-def _fail(error: DeskError) -> CommandError:
-    text = _ENROL_MESSAGES.get(error.message_id)
-    return CommandError(f"{text} ({error.message_id})" if text else explain(error))
 
 
 def cmd_enroll(args: argparse.Namespace) -> int:
@@ -67,7 +44,7 @@ def cmd_enroll(args: argparse.Namespace) -> int:
                         key_store=args.key_store, passphrase=passphrase,
                         keyring_backend=args.keyring_backend)
     except DeskError as error:
-        raise _fail(error) from None
+        raise CommandError(explain(error)) from None
     print(f"Enrolled {device.device_id}: mode {device.mode}, tenant {device.tenant_code}, "
           f"desk {device.desk_id}, key in the {device.key_store}.")
     if device.gateway_url:
@@ -110,7 +87,7 @@ def _supervisor(args: argparse.Namespace, store: DraftStore, mode: str,
     try:
         account = accounts.authenticate(args.as_login, pin)
     except DeskError as error:
-        raise _fail(error) from None
+        raise CommandError(explain(error)) from None
     return DeskService(store, Actor(mode, desk_id, account.role, account.login))
 
 
@@ -121,7 +98,7 @@ def cmd_accounts(args: argparse.Namespace) -> int:
     try:
         store = DraftStore(profile / STORE_FILE, keys)
     except DeskError as error:
-        raise _fail(error) from None
+        raise CommandError(explain(error)) from None
     try:
         if args.account_action == "list":
             rows = AccountStore(store.engine).list()
@@ -148,7 +125,7 @@ def cmd_accounts(args: argparse.Namespace) -> int:
                 service.reset_pin(args.login, _read_pin(args, "New PIN"))
                 print(f"New PIN set for {args.login}; it must be changed at the next sign-in.")
         except DeskError as error:
-            raise _fail(error) from None
+            raise CommandError(explain(error)) from None
         return 0
     finally:
         store.close()

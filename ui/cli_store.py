@@ -9,7 +9,7 @@ from typing import Any
 
 from desk.config import STORE_FILE
 from desk.errors import DeskError
-from desk.store.keys import KeyStore
+from desk.store.keys import ManagedKeyStore
 from ui.cli_common import (
     CommandError,
     add_passphrase_option,
@@ -20,38 +20,12 @@ from ui.cli_common import (
 
 CLI_ACTOR = "cli"  # audit actor of administrative commands (no one signs in on the console)
 
-# Sentences for the errors only these commands meet; everything else goes through `explain`.
-_EXPLANATIONS = {
-    "store.backup_exists": "That file exists already; choose a new file name. "
-                           "Nothing was written.",
-    "store.backup_failed": "The backup could not be written (is the disk full or the folder "
-                           "read-only?). No partial file was left.",
-    "store.busy": "The store is in use: close Madoguchi Desk on this device, and any other "
-                  "`madoguchi` command, then try again. Nothing was changed.",
-    "store.backup_other_device": "This backup was made on another device, or under a device "
-                                 "key this device does not have, so it cannot be opened here. "
-                                 "Nothing was changed.",
-    "store.backup_key_retired": "This backup was made before the device key was rotated: "
-                                "`madoguchi keys rotate` removed the key it needs, so it no "
-                                "longer opens. Nothing was changed.",
-    "store.backup_damaged": "The backup file is damaged. Nothing was changed.",
-    "store.not_a_store": "That file is not a Madoguchi Desk store or backup. "
-                         "Nothing was changed.",
-    "store.restore_failed": "The restore could not be completed; the current store was kept.",
-    "store.key_in_use": "The key store refused to remove a key that is still in use; run "
-                        "`madoguchi keys rotate` again to finish.",
-}
 _RULE_WORDS = {
     "kiosk-draft": "kiosk drafts idle for 24 hours",
     "desk-draft": "desk drafts idle for 14 days",
     "counter-draft": "counter drafts idle for 30 days",
     "received-answers": "answers of applications received 7 days ago",
 }
-
-
-def _explain(error: DeskError) -> str:
-    text = _EXPLANATIONS.get(error.message_id)
-    return f"{text} ({error.message_id})" if text else explain(error)
 
 
 def _store_path(profile: Path) -> Path:
@@ -61,7 +35,7 @@ def _store_path(profile: Path) -> Path:
     return path
 
 
-def _open(args: argparse.Namespace) -> tuple[Path, KeyStore]:
+def _open(args: argparse.Namespace) -> tuple[Path, ManagedKeyStore]:
     profile, device = load_device(args)
     keys = open_device_keys(args, profile, device)
     return profile, keys
@@ -81,7 +55,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
         finally:
             store.close()
     except DeskError as error:
-        raise CommandError(_explain(error)) from None
+        raise CommandError(explain(error)) from None
     print(f"Backup written to {info.path}: {info.drafts} draft(s), all encrypted.")
     print(f"It opens only on this device, with the device key and the backup keys kept in "
           f"{backup_keys_path(store.path).name} (keep that file on this device; never copy it).")
@@ -99,7 +73,7 @@ def cmd_restore(args: argparse.Namespace) -> int:
         info = restore(Path(args.file).expanduser().absolute(), profile / STORE_FILE, keys,
                        actor=CLI_ACTOR)
     except DeskError as error:
-        raise CommandError(_explain(error)) from None
+        raise CommandError(explain(error)) from None
     made = ""
     if info.backup_made_at is not None:
         made = f" (made {info.backup_made_at.strftime('%Y-%m-%d %H:%M UTC')})"
@@ -124,8 +98,6 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
     from desk.store.rotation import rotate
 
     profile, keys = _open(args)
-    if not all(hasattr(keys, name) for name in ("add_key", "set_current", "remove")):
-        raise CommandError("This device's key store cannot rotate keys.")
     try:
         store = DraftStore(_store_path(profile), keys)
         try:
@@ -133,7 +105,7 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
         finally:
             store.close()
     except DeskError as error:
-        raise CommandError(_explain(error)) from None
+        raise CommandError(explain(error)) from None
     if report.resumed:
         print(f"Finished an interrupted key rotation; the device key is {report.new_key_id}.")
     else:
@@ -165,7 +137,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         finally:
             engine.dispose()
     except DeskError as error:
-        raise CommandError(_explain(error)) from None
+        raise CommandError(explain(error)) from None
     if args.json:
         result: dict[str, Any] = {"ok": check.ok, "entries": check.entries}
         if check.ok:
@@ -193,7 +165,7 @@ def cmd_retention_run(args: argparse.Namespace) -> int:
         finally:
             store.close()
     except DeskError as error:
-        raise CommandError(_explain(error)) from None
+        raise CommandError(explain(error)) from None
     if args.json:
         print(json.dumps({"expired": report.expired, "total": report.total,
                           "payloads_purged": report.payloads_purged,
