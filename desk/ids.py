@@ -30,6 +30,8 @@ def normalize_reference_code(typed: str) -> str | None:
     """
     import unicodedata
 
+    # NFKC only folds full-width letters and digits of the ASCII code alphabet; a reference
+    # code is never a name or address, which must keep their characters as entered.
     raw = "".join(ch for ch in unicodedata.normalize("NFKC", typed).upper() if ch.isalnum())
     if len(raw) != 8 or any(ch not in _REFERENCE_ALPHABET for ch in raw):
         return None

@@ -59,6 +59,8 @@ def _now() -> dt.datetime:
 
 def normalize_login(login: str) -> str:
     """Login ids are ASCII lower case (full-width letters typed by habit are accepted)."""
+    # Login ids are ASCII only (see _LOGIN); NFKC folds full-width letters typed with the IME
+    # on. Never used on residents' names or addresses.
     return unicodedata.normalize("NFKC", login).strip().lower()
 
 
@@ -68,7 +70,7 @@ def check_secret(secret: str) -> None:
     Raises:
         AccountError: ``account.secret_weak``.
     """
-    text = unicodedata.normalize("NFKC", secret)
+    text = unicodedata.normalize("NFKC", secret)  # as crypto.hash_secret sees it
     if len(text) < MIN_SECRET_LENGTH:
         raise AccountError("account.secret_weak", min=MIN_SECRET_LENGTH)
     if text.isdigit():
