@@ -7,8 +7,12 @@ connection (and a fault) of its own. That makes "the fault of the n-th connectio
 fault of the n-th request", which the tests script and replay by seed. Chunked request bodies
 are not supported (the client always sends ``Content-Length``); such a request is refused.
 
-A fault is chosen per connection, at accept time, by a plan: a scripted queue of faults first,
-then a callable (for instance ``random_plan`` over a seeded ``random.Random``), then pass-through.
+A fault is chosen per connection by a plan: a scripted queue of faults first, then a callable
+(for instance ``random_plan`` over a seeded ``random.Random``), then pass-through. The choice is
+made once the request line has arrived, read with ``MSG_PEEK`` so nothing is consumed (a black
+hole still reads nothing): that lets ``match`` exempt some calls (say, the token endpoint) from
+faults. Scripts and seeded plans replay exactly when the client sends one request at a time, as
+the outbox does.
 
 Threads: one accept thread and one thread per connection. Every wait is a short ``select`` that
 also watches the stop flag, so ``stop()`` ends and joins every thread and closes every socket
@@ -116,7 +120,10 @@ class Fault:
 
 
 FaultPlan = Callable[[int], Fault]
-"""Chooses the fault of the n-th connection (0-based)."""
+"""Chooses the fault of the n-th faultable connection (0-based)."""
+
+Match = Callable[[str, str], bool]
+"""Given (method, path) of a request, says whether its connection may get a fault."""
 
 
 def random_plan(rng: random.Random, weights: Mapping[Fault, float]) -> FaultPlan:
@@ -143,7 +150,7 @@ class Connection:
     """What happened on one proxied connection (method and path only: never bodies)."""
 
     index: int
-    fault: Fault
+    fault: Fault = field(default_factory=Fault.passthrough)
     method: str = ""
     path: str = ""
     request_bytes: int = 0  # request bytes read from the client (head + body)
@@ -190,6 +197,7 @@ class FaultProxy:
         plan: FaultPlan | None = None,
         *,
         script: Iterable[Fault] = (),
+        match: Match | None = None,
         hold_limit_s: float = _HOLD_LIMIT_S,
     ) -> None:
         """Prepare a proxy (not yet listening).
@@ -199,6 +207,8 @@ class FaultProxy:
             plan: Chooses the fault of connections not covered by ``script``; pass-through if
                 None.
             script: Faults of the next connections, in order, before ``plan`` is asked.
+            match: Which requests may get a fault; the others pass through without using
+                the script or the plan. Every request if None.
             hold_limit_s: Longest time a stalled or black-holed connection is held open.
         """
         parts = urlsplit(upstream)
@@ -207,6 +217,8 @@ class FaultProxy:
         self._upstream = (parts.hostname, parts.port)
         self._plan = plan
         self._script: deque[Fault] = deque(script)
+        self._match = match
+        self._faultable = 0
         self._hold_limit_s = hold_limit_s
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -274,8 +286,12 @@ class FaultProxy:
         with self._lock:
             self._plan = plan
 
-    def _next_fault(self, index: int) -> Fault:
+    def _next_fault(self, method: str, path: str) -> Fault:
+        if self._match is not None and not self._match(method, path):
+            return Fault.passthrough()
         with self._lock:
+            index = self._faultable
+            self._faultable += 1
             if self._script:
                 return self._script.popleft()
             plan = self._plan
@@ -306,7 +322,7 @@ class FaultProxy:
             except OSError:
                 continue
             index = len(self.connections)
-            connection = Connection(index, self._next_fault(index))
+            connection = Connection(index)
             self.connections.append(connection)
             thread = threading.Thread(target=self._serve, args=(client, connection),
                                       name=f"faultproxy-{index}", daemon=True)
@@ -319,7 +335,8 @@ class FaultProxy:
         upstream: socket.socket | None = None
         try:
             client.settimeout(_IO_TIMEOUT_S)
-            fault = connection.fault
+            connection.method, connection.path = self._peek_request_line(client)
+            fault = connection.fault = self._next_fault(connection.method, connection.path)
             if fault.kind is FaultKind.BLACK_HOLE:
                 self._hold(client, connection, read=False)
                 return
@@ -404,6 +421,25 @@ class FaultProxy:
         if self._stopping.wait(seconds):
             raise _StoppingError
 
+    def _peek_request_line(self, client: socket.socket) -> tuple[str, str]:
+        """Method and path of the request, without consuming a byte of it."""
+        deadline = time.monotonic() + _IO_TIMEOUT_S
+        while True:
+            self._wait_readable(client, deadline)
+            try:
+                data = client.recv(_HEAD_LIMIT, socket.MSG_PEEK)
+            except ConnectionError as exc:
+                raise _ClientGoneError from exc
+            if not data:
+                raise _ClientGoneError
+            line, newline, _ = data.partition(b"\r\n")
+            if newline:
+                method, path, _version = line.decode("latin-1").split(" ", 2)
+                return method, path
+            if len(data) >= _HEAD_LIMIT:
+                raise _ClientGoneError
+            self._sleep(_POLL_S)  # part of a line: wait for the rest (peeking is not waiting)
+
     def _read_request(
         self, client: socket.socket, connection: Connection, fault: Fault
     ) -> _Request:
@@ -419,7 +455,6 @@ class FaultProxy:
         raw_head, _, body = data.partition(b"\r\n\r\n")
         lines = raw_head.decode("latin-1").split("\r\n")
         method, path, version = lines[0].split(" ", 2)
-        connection.method, connection.path = method, path
         headers = [line.split(":", 1) for line in lines[1:] if ":" in line]
         names = {name.strip().lower(): value.strip() for name, value in headers}
         if "chunked" in names.get("transfer-encoding", "").lower():

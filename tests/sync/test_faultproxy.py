@@ -239,3 +239,15 @@ def test_stop_ends_held_connections_and_leaks_no_thread(
     assert elapsed < 1.0
     assert all(c.done.is_set() for c in proxy.connections)
     assert not [t for t in threading.enumerate() if t.name.startswith("faultproxy")]
+
+
+def test_match_exempts_calls_without_using_up_the_script(gateway: RunningGateway) -> None:
+    with FaultProxy(gateway.url, script=[Fault.canned(503)],
+                    match=lambda method, _path: method == "POST") as proxy, \
+            httpx.Client(base_url=proxy.url, timeout=2.0) as http:
+        assert http.get("/health").status_code == 200
+        assert http.post("/health").status_code == 503
+        assert http.post("/health").status_code == 405  # the script is used up
+        assert proxy.idle()
+        assert [(c.method, c.fault.kind) for c in proxy.connections] == [
+            ("GET", FaultKind.PASS), ("POST", FaultKind.CANNED), ("POST", FaultKind.PASS)]
