@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.bench import figures, store_figures
+from tests.bench import figures, store_figures, sync_figures
 
 
 def _machine() -> dict[str, Any]:
@@ -82,6 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     print("store: autosave, 10,000 drafts …", file=sys.stderr, flush=True)
     measured.update(store_figures.autosave())
     measured.update(store_figures.large_store())
+
+    print("sync: outbox drain, gateway under load …", file=sys.stderr, flush=True)
+    measured.update(sync_figures.drain())  # sizes: $MADOGUCHI_BENCH_DRAIN, $MADOGUCHI_BENCH_LOAD
+    measured.update(sync_figures.gateway_load())
 
     print("catalog …", file=sys.stderr, flush=True)
     measured.update(figures.catalog())
