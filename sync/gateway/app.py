@@ -1,240 +1,112 @@
-"""The reference gateway's HTTP API: idempotent submission and lookup of applications."""
+"""The reference gateway's HTTP application: routers, error envelopes, one shared context."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+import importlib
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from types import ModuleType
 
-from fastapi import FastAPI, Header, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from sync.gateway.store import TOKYO, GatewayStore, ReceiveOutcome
-from sync.protocol import (
-    API_PREFIX,
-    IDEMPOTENCY_KEY_HEADER,
-    REPLAYED_HEADER,
-    SUPPORTED_SCHEMA_VERSIONS,
-    ApiError,
-    ApplicationPayload,
-    EnvelopeMetadata,
-    ErrorCode,
-    ErrorEnvelope,
-    Link,
-    Links,
-    Receipt,
-    SuccessEnvelope,
+from sync.gateway import auth, routes_applications, routes_backoffice, routes_meta
+from sync.gateway.context import Clock, GatewaySettings, open_context
+from sync.gateway.envelope import (
+    BAD_REQUEST,
+    NOT_FOUND,
+    NOT_PROCESSED,
+    EnvelopeError,
+    api_error,
+    error,
+    validation_errors,
+)
+from sync.gateway.routes_applications import APPLICATIONS_PATH
+from sync.gateway.store import GatewayStore
+from sync.protocol import IDEMPOTENCY_KEY_HEADER, ErrorCode
+
+# Routers of the other gateway modules, imported by name before the tables are created (their
+# tables subclass models.Base) and included after the core ones. Each module exposes
+# ``build_router(context) -> APIRouter`` with full paths. Add the handoff, resident registry
+# and catalog modules here as they land, e.g. "sync.gateway.handoffs".
+_EXTRA_ROUTERS: tuple[str, ...] = ()
+
+_CORE_ROUTERS: tuple[ModuleType, ...] = (
+    routes_meta,
+    auth,
+    routes_applications,
+    routes_backoffice,
 )
 
-Clock = Callable[[], datetime]
-
-# Staff-facing texts. They describe the rule that failed and never quote the submitted value.
-_MESSAGES: dict[ErrorCode, str] = {
-    ErrorCode.REQUIRED: "必須項目が入力されていません。",
-    ErrorCode.CHARACTER_TYPE: "値の形式（文字種・型）が正しくありません。",
-    ErrorCode.LENGTH: "文字数・桁数・件数が許容範囲外です。",
-    ErrorCode.CROSS_FIELD: "項目間の整合性が取れていません。",
-    ErrorCode.UNSUPPORTED_SCHEMA_VERSION: "対応していないスキーマバージョンです。",
-    ErrorCode.IDEMPOTENCY_CONFLICT: "同じ申請IDで内容の異なる申請が既に受け付けられています。",
-}
-
-_LENGTH_ERRORS = frozenset({"string_too_short", "string_too_long", "too_short", "too_long"})
-
-_BAD_REQUEST = "リクエストの内容に誤りがあります。errors を確認してください。"
-_KEY_REUSED = "この申請IDは別の内容で使用済みです。新しい申請IDで送信してください。"
-_NOT_FOUND = "指定されたリソースはありません。"
-_NOT_PROCESSED = "要求を処理できません。"
-
-_STATUS_TITLES: dict[int, str] = {
-    400: "入力エラー",
-    404: "見つかりません",
-    405: "許可されていない操作です",
-    409: "申請IDの重複",
-}
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _json(model: SuccessEnvelope | ErrorEnvelope) -> str:
-    return model.model_dump_json(by_alias=True)
-
-
-def _links(href: str) -> Links:
-    return Links(self_=Link(href=href))
-
-
-def _error_response(
-    status: int,
-    href: str,
-    detail: str,
-    errors: Sequence[ApiError] = (),
-    headers: Mapping[str, str] | None = None,
-) -> Response:
-    envelope = ErrorEnvelope(
-        title=_STATUS_TITLES.get(status, "エラー"),
-        detail=detail,
-        links=_links(href),
-        errors=list(errors),
-    )
-    return Response(
-        content=_json(envelope),
-        status_code=status,
-        media_type="application/json",
-        headers=headers,
-    )
-
-
-def _api_error(code: ErrorCode, field: str | None) -> ApiError:
-    return ApiError(code=code.value, message=_MESSAGES[code], field=field)
-
-
-def _json_pointer(parts: Sequence[int | str]) -> str | None:
-    if not parts:
-        return None
-    # RFC 6901 escaping, so an item id containing "/" or "~" cannot break the pointer.
-    tokens = (str(part).replace("~", "~0").replace("/", "~1") for part in parts)
-    return "/" + "/".join(tokens)
-
-
-def _code_for(error: dict[str, Any]) -> ErrorCode:
-    kind = str(error.get("type", ""))
-    if kind == "missing":
-        return ErrorCode.REQUIRED
-    if kind in _LENGTH_ERRORS:
-        # An empty required value (min length 1) is reported as missing, as the standard does.
-        if kind.endswith("too_short") and error.get("ctx", {}).get("min_length") == 1:
-            return ErrorCode.REQUIRED
-        return ErrorCode.LENGTH
-    return ErrorCode.CHARACTER_TYPE
-
-
-def _validation_errors(errors: Sequence[Any]) -> list[ApiError]:
-    result: list[ApiError] = []
-    for error in errors:
-        loc: list[int | str] = list(error.get("loc", ()))
-        if loc and loc[-1] == "[key]":
-            # pydantic marks a bad dict key with a "[key]" step; the pointer names the key.
-            loc.pop()
-        where = loc[0] if loc else "body"
-        # Header, query and path parameters are named as they are, not as JSON pointers.
-        name = str(loc[1]) if len(loc) > 1 else None
-        field = _json_pointer(loc[1:]) if where == "body" else name
-        result.append(_api_error(_code_for(error), field))
-    return result
+_SERVER_ERROR = "サーバーで問題が発生しました。時間をおいて再度送信してください。"
 
 
 def _missing_key(request: Request) -> bool:
     return not request.headers.get(IDEMPOTENCY_KEY_HEADER, "").strip()
 
 
-def create_app(db_url: str, *, clock: Clock | None = None) -> FastAPI:
+def create_app(
+    db_url: str,
+    *,
+    settings: GatewaySettings | None = None,
+    clock: Clock | None = None,
+    extra_routers: Sequence[str] = _EXTRA_ROUTERS,
+) -> FastAPI:
     """Build the gateway application on a database.
 
     Args:
         db_url: SQLAlchemy URL of the gateway database (created if missing).
-        clock: Source of server time (aware); tests pass a fixed clock.
+        settings: Deployment settings; defaults when None.
+        clock: Source of server time (aware); tests pass a fixed or movable clock.
+        extra_routers: Module names of further routers (default: the wired-in ones).
 
     Returns:
-        The FastAPI application. Its store is ``app.state.store`` and is closed on shutdown.
+        The FastAPI application. Its context is ``app.state.context`` (closed on shutdown)
+        and ``app.state.store`` reads received applications.
     """
-    store = GatewayStore(db_url)
-    now = clock or _utc_now
+    extra = [importlib.import_module(name) for name in extra_routers]
+    context = open_context(db_url, settings=settings, clock=clock)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         try:
             yield
         finally:
-            store.close()
+            context.close()
 
-    # No interactive docs: this serves devices on a closed network, not browsers.
+    # No interactive docs: this serves devices on a closed network, not browsers. The schema
+    # stays available as JSON (`madoguchi gateway openapi`).
     app = FastAPI(title="Madoguchi gateway", docs_url=None, redoc_url=None, lifespan=lifespan)
-    app.state.store = store
-    applications_path = f"{API_PREFIX}/applications"
+    app.state.context = context
+    app.state.store = GatewayStore(context)
+
+    @app.exception_handler(EnvelopeError)
+    async def _on_problem(request: Request, exc: EnvelopeError) -> Response:
+        return error(exc.status, href=request.url.path, detail=exc.detail, errors=exc.errors,
+                     headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _on_validation_error(request: Request, exc: RequestValidationError) -> Response:
         # The standard answers bad input with 400 and E000x codes, not FastAPI's 422, and the
         # default body would echo the submitted values (personal data) back and into logs.
-        errors = _validation_errors(exc.errors())
-        submitting = request.method == "POST" and request.url.path == applications_path
+        errors = validation_errors(exc.errors())
+        submitting = request.method == "POST" and request.url.path == APPLICATIONS_PATH
         if submitting and _missing_key(request):
-            errors.insert(0, _api_error(ErrorCode.REQUIRED, IDEMPOTENCY_KEY_HEADER))
-        return _error_response(400, request.url.path, _BAD_REQUEST, errors)
+            errors.insert(0, api_error(ErrorCode.REQUIRED, IDEMPOTENCY_KEY_HEADER))
+        return error(400, href=request.url.path, detail=BAD_REQUEST, errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def _on_http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        detail = _NOT_FOUND if exc.status_code == 404 else _NOT_PROCESSED
-        return _error_response(exc.status_code, request.url.path, detail, headers=exc.headers)
+        detail = NOT_FOUND if exc.status_code == 404 else NOT_PROCESSED
+        return error(exc.status_code, href=request.url.path, detail=detail, headers=exc.headers)
 
-    @app.get("/health")
-    def health() -> dict[str, str]:
-        return {"status": "ok"}
+    @app.exception_handler(Exception)
+    async def _on_crash(request: Request, exc: Exception) -> Response:
+        # A JSON 500 envelope instead of a text page; the exception text is never sent.
+        return error(500, href=request.url.path, detail=_SERVER_ERROR)
 
-    @app.post(applications_path, status_code=201)
-    def submit_application(
-        payload: ApplicationPayload,
-        request: Request,
-        idempotency_key: Annotated[str | None, Header(alias=IDEMPOTENCY_KEY_HEADER)] = None,
-    ) -> Response:
-        path = request.url.path
-        bad_request = _BAD_REQUEST
-        if not idempotency_key or not idempotency_key.strip():
-            return _error_response(
-                400, path, bad_request, [_api_error(ErrorCode.REQUIRED, IDEMPOTENCY_KEY_HEADER)]
-            )
-        if payload.metadata.schema_version not in SUPPORTED_SCHEMA_VERSIONS:
-            error = _api_error(ErrorCode.UNSUPPORTED_SCHEMA_VERSION, "/metadata/schemaVersion")
-            return _error_response(400, path, bad_request, [error])
-        if idempotency_key.strip() != payload.metadata.application_id:
-            error = _api_error(ErrorCode.CROSS_FIELD, "/metadata/applicationId")
-            return _error_response(400, path, bad_request, [error])
-
-        location = f"{applications_path}/{payload.metadata.application_id}"
-
-        def respond(receipt: Receipt) -> tuple[int, str]:
-            envelope = SuccessEnvelope(
-                metadata=EnvelopeMetadata(title="受付完了", detail="申請を受け付けました。"),
-                links=_links(location),
-                result=[receipt.model_dump(mode="json", by_alias=True)],
-            )
-            return 201, _json(envelope)
-
-        received = store.receive(payload, received_at=now(), respond=respond)
-        if received.outcome is ReceiveOutcome.CONFLICT:
-            error = _api_error(ErrorCode.IDEMPOTENCY_CONFLICT, "/metadata/applicationId")
-            return _error_response(409, path, _KEY_REUSED, [error])
-        headers = {"Location": location}
-        if received.outcome is ReceiveOutcome.REPLAYED:
-            headers[REPLAYED_HEADER] = "true"
-        return Response(
-            content=received.response_json,
-            status_code=received.response_status,
-            media_type="application/json",
-            headers=headers,
-        )
-
-    @app.get(f"{applications_path}/{{application_id}}")
-    def get_application(application_id: str, request: Request) -> Response:
-        stored = store.find(application_id)
-        if stored is None:
-            return _error_response(404, request.url.path, "指定された申請は見つかりません。")
-        receipt = Receipt(
-            application_id=stored.application_id,
-            uketsuke_bango=stored.uketsuke_bango,
-            received_at=stored.received_at.astimezone(TOKYO),
-            status=stored.status,
-        )
-        envelope = SuccessEnvelope(
-            metadata=EnvelopeMetadata(title="申請状況", detail="申請の受付状況です。"),
-            links=_links(request.url.path),
-            result=[receipt.model_dump(mode="json", by_alias=True)],
-        )
-        return Response(content=_json(envelope), media_type="application/json")
-
+    for module in (*_CORE_ROUTERS, *extra):
+        app.include_router(module.build_router(context))
     return app

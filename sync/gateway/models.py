@@ -6,8 +6,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     DateTime,
     Engine,
+    ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -49,11 +52,11 @@ class UtcDateTime(TypeDecorator[datetime]):
 
 
 class Base(DeclarativeBase):
-    """Declarative base of the gateway tables."""
+    """Declarative base of the gateway tables (other gateway modules subclass it too)."""
 
 
 class ReceivedApplication(Base):
-    """One accepted application with the exact response given, replayed for its idempotency key."""
+    """One accepted application, its current status and the exact response given at receipt."""
 
     __tablename__ = "received_applications"
     __table_args__ = (
@@ -61,18 +64,47 @@ class ReceivedApplication(Base):
         UniqueConstraint("tenant_code", "application_id", name="uq_received_tenant_application"),
         # Backstop for the sequence: a numbering race fails the insert instead of duplicating.
         UniqueConstraint("tenant_code", "uketsuke_bango", name="uq_received_tenant_bango"),
+        # Each change takes a new position in the tenant's feed; two rows never share one.
+        UniqueConstraint("tenant_code", "seq", name="uq_received_tenant_seq"),
+        Index("ix_received_device_feed", "tenant_code", "device_id", "seq"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     tenant_code: Mapped[str] = mapped_column(String(6))
     application_id: Mapped[str] = mapped_column(String(26))
+    device_id: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(16))
+    audit_head: Mapped[str | None] = mapped_column(String(128))
     payload_sha256: Mapped[str] = mapped_column(String(64))
     payload_json: Mapped[str] = mapped_column(Text)
     uketsuke_bango: Mapped[str] = mapped_column(String(32))
     received_at: Mapped[datetime] = mapped_column(UtcDateTime())
     status: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime())
     response_status: Mapped[int] = mapped_column(Integer)
     response_json: Mapped[str] = mapped_column(Text)
+
+
+class StatusEventRow(Base):
+    """One step of an application's history: the status it took, at which version, by whom."""
+
+    __tablename__ = "application_status_events"
+    __table_args__ = (
+        UniqueConstraint("application_pk", "version", name="uq_status_event_version"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_pk: Mapped[int] = mapped_column(
+        ForeignKey("received_applications.id", ondelete="CASCADE")
+    )
+    status: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UtcDateTime())
+    reason_code: Mapped[str | None] = mapped_column(String(32))
+    # The device or system that made the change (a device id, never a person).
+    actor: Mapped[str] = mapped_column(String(64))
 
 
 class ReceiptCounter(Base):
@@ -83,6 +115,52 @@ class ReceiptCounter(Base):
     tenant_code: Mapped[str] = mapped_column(String(6), primary_key=True)
     day: Mapped[str] = mapped_column(String(8), primary_key=True)
     last_value: Mapped[int] = mapped_column(Integer)
+
+
+class FeedCounter(Base):
+    """The last change-feed position issued per tenant.
+
+    Allocated under a row lock in the transaction that makes the change, so positions are
+    committed in the order they are issued and a reader's cursor never skips a later commit.
+    """
+
+    __tablename__ = "feed_counters"
+
+    tenant_code: Mapped[str] = mapped_column(String(6), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(Integer)
+
+
+class Device(Base):
+    """A registered caller (kiosk, desk, counter or back office) and its client credentials."""
+
+    __tablename__ = "devices"
+    __table_args__ = (Index("ix_devices_tenant_device", "tenant_code", "device_id"),)
+
+    client_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    secret_salt: Mapped[str] = mapped_column(String(32))
+    secret_sha256: Mapped[str] = mapped_column(String(64))
+    tenant_code: Mapped[str] = mapped_column(String(6))
+    device_id: Mapped[str] = mapped_column(String(64))
+    mode: Mapped[str] = mapped_column(String(16))
+    privileged: Mapped[bool] = mapped_column(Boolean, default=False)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+
+
+class AccessToken(Base):
+    """An issued bearer token, by its SHA-256 only: a copy of this table grants nothing."""
+
+    __tablename__ = "access_tokens"
+    __table_args__ = (Index("ix_access_tokens_expires", "expires_at"),)
+
+    token_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(
+        ForeignKey("devices.client_id", ondelete="CASCADE"), index=True
+    )
+    tenant_code: Mapped[str] = mapped_column(String(6))
+    device_id: Mapped[str] = mapped_column(String(64))
+    scopes: Mapped[str] = mapped_column(Text)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 def _on_sqlite_connect(dbapi_connection: Any, connection_record: Any) -> None:
@@ -112,6 +190,9 @@ def _on_sqlite_begin(conn: Connection) -> None:
 
 def make_engine(db_url: str) -> Engine:
     """Create the gateway's engine and make sure the tables exist.
+
+    Tables of other gateway modules are created too when their module was imported first
+    (``create_app`` imports every router module before it calls this).
 
     Args:
         db_url: A SQLAlchemy URL; for SQLite use a file (``sqlite:///path/gateway.db``) so that

@@ -10,14 +10,17 @@ from dataclasses import dataclass, field
 import uvicorn
 
 from sync.gateway.app import create_app
+from sync.gateway.context import Clock, GatewaySettings
 
 _START_TIMEOUT_S = 15.0
 _STOP_TIMEOUT_S = 10.0
 
 
-def _config(db_url: str, host: str, port: int) -> uvicorn.Config:
+def _config(
+    db_url: str, host: str, port: int, settings: GatewaySettings | None, clock: Clock | None
+) -> uvicorn.Config:
     return uvicorn.Config(
-        create_app(db_url),
+        create_app(db_url, settings=settings, clock=clock),
         host=host,
         port=port,
         # Quiet, and no access log: paths carry application ids, and bodies are never logged.
@@ -30,15 +33,16 @@ def _config(db_url: str, host: str, port: int) -> uvicorn.Config:
     )
 
 
-def serve(host: str, port: int, db_url: str) -> None:
+def serve(host: str, port: int, db_url: str, *, settings: GatewaySettings | None = None) -> None:
     """Run the gateway in the foreground until interrupted (``madoguchi gateway``).
 
     Args:
         host: Interface to bind, e.g. ``127.0.0.1``.
         port: TCP port to listen on.
         db_url: SQLAlchemy URL of the gateway database.
+        settings: Deployment settings; defaults when None.
     """
-    uvicorn.Server(_config(db_url, host, port)).run()
+    uvicorn.Server(_config(db_url, host, port, settings, None)).run()
 
 
 @dataclass
@@ -47,7 +51,8 @@ class RunningGateway:
 
     Attributes:
         url: Base URL, e.g. ``http://127.0.0.1:54321``.
-        db_url: The database it serves from (open a ``GatewayStore`` on it to inspect state).
+        db_url: The database it serves from (open a ``GatewayStore`` on it to inspect state,
+            or ``admin.add_device`` to register callers).
     """
 
     url: str
@@ -63,15 +68,24 @@ class RunningGateway:
         self._socket.close()
 
 
-def start_in_thread(db_url: str, host: str = "127.0.0.1") -> RunningGateway:
+def start_in_thread(
+    db_url: str,
+    host: str = "127.0.0.1",
+    *,
+    settings: GatewaySettings | None = None,
+    clock: Clock | None = None,
+) -> RunningGateway:
     """Start a gateway on a free port in a daemon thread and wait until it accepts requests.
 
     The socket is bound to port 0 before the server starts, so the port is known without the
-    race of probing for a free one and binding it later.
+    race of probing for a free one and binding it later. Several gateways may serve one
+    database at once, as several workers would.
 
     Args:
         db_url: SQLAlchemy URL of the gateway database.
         host: Interface to bind; loopback by default.
+        settings: Deployment settings; defaults when None.
+        clock: Source of server time; the real clock when None.
 
     Returns:
         The running gateway; call ``stop()`` when done.
@@ -84,7 +98,7 @@ def start_in_thread(db_url: str, host: str = "127.0.0.1") -> RunningGateway:
     try:
         sock.bind((host, 0))
         port = sock.getsockname()[1]
-        server = uvicorn.Server(_config(db_url, host, port))
+        server = uvicorn.Server(_config(db_url, host, port, settings, clock))
         thread = threading.Thread(
             target=server.run, kwargs={"sockets": [sock]}, name="madoguchi-gateway", daemon=True
         )

@@ -1,4 +1,4 @@
-"""Fixtures for linkage tests: a real gateway on loopback and obviously fake applications."""
+"""Fixtures for linkage tests: registered callers on the real gateway and fake applications."""
 
 from __future__ import annotations
 
@@ -6,11 +6,18 @@ import itertools
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 
-from sync.protocol import ApplicationPayload
+from sync.gateway.admin import add_device
+from sync.gateway.server import RunningGateway
+from sync.protocol import ApplicationPayload, DeviceCredentials
 
 TENANT = "131016"
+OTHER_TENANT = "011002"  # 札幌市 (check digit valid)
+DEVICE_ID = "KIOSK-TEST"
+
+Bearer = Callable[[DeviceCredentials], dict[str, str]]
 
 _ids = itertools.count(1)
 
@@ -63,3 +70,53 @@ def make_payload() -> Callable[..., ApplicationPayload]:
         return ApplicationPayload.model_validate(_fake_payload_json(application_id, **data))
 
     return make
+
+
+@pytest.fixture
+def kiosk_credentials(gateway: RunningGateway) -> DeviceCredentials:
+    """A kiosk of tenant 131016 with device id KIOSK-TEST (the fake payloads' device)."""
+    return add_device(gateway.db_url, tenant_code=TENANT, mode="kiosk", device_id=DEVICE_ID)
+
+
+@pytest.fixture
+def counter_credentials(gateway: RunningGateway) -> DeviceCredentials:
+    """A staff counter of tenant 131016 (COUNTER-TEST)."""
+    return add_device(gateway.db_url, tenant_code=TENANT, mode="counter",
+                      device_id="COUNTER-TEST")
+
+
+@pytest.fixture
+def backoffice_credentials(gateway: RunningGateway) -> DeviceCredentials:
+    """申請管理 of tenant 131016 (BACKOFFICE-TEST): outbound feed and status reports."""
+    return add_device(gateway.db_url, tenant_code=TENANT, mode="backoffice",
+                      device_id="BACKOFFICE-TEST")
+
+
+@pytest.fixture
+def other_tenant_credentials(gateway: RunningGateway) -> DeviceCredentials:
+    """A kiosk of another municipality (011002) that reuses the device id KIOSK-TEST."""
+    return add_device(gateway.db_url, tenant_code=OTHER_TENANT, mode="kiosk",
+                      device_id=DEVICE_ID)
+
+
+def fetch_token(base_url: str, credentials: DeviceCredentials) -> str:
+    """A fresh bearer token from the gateway's token endpoint (HTTP Basic client auth)."""
+    response = httpx.post(
+        f"{base_url}/oauth2/token",
+        data={"grant_type": "client_credentials"},
+        auth=(credentials.client_id, credentials.client_secret),
+        timeout=10.0,
+    )
+    response.raise_for_status()
+    token: str = response.json()["access_token"]
+    return token
+
+
+@pytest.fixture
+def bearer(gateway: RunningGateway) -> Bearer:
+    """``bearer(credentials)`` → ``{"Authorization": "Bearer ..."}`` with a fresh token."""
+
+    def headers(credentials: DeviceCredentials) -> dict[str, str]:
+        return {"Authorization": f"Bearer {fetch_token(gateway.url, credentials)}"}
+
+    return headers

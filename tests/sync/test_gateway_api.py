@@ -13,9 +13,17 @@ from typing import Any
 import httpx
 import pytest
 
+from sync.gateway.admin import add_device
 from sync.gateway.server import RunningGateway
 from sync.gateway.store import TOKYO, GatewayStore, ReceiveOutcome
-from sync.protocol import ApplicationPayload, Receipt, payload_digest
+from sync.protocol import (
+    ApplicationPayload,
+    ApplicationStatus,
+    DeviceCredentials,
+    Receipt,
+    payload_digest,
+)
+from tests.sync.conftest import Bearer
 
 APPLICATIONS = "/madoguchi/v1/applications"
 BANGO = re.compile(r"^(\d{8})-(\d{6})$")
@@ -24,9 +32,15 @@ PayloadJson = Callable[..., dict[str, Any]]
 
 
 @pytest.fixture
-def http(gateway: RunningGateway) -> Iterator[httpx.Client]:
-    """A plain HTTP client on the running gateway, to look at raw responses."""
-    with httpx.Client(base_url=gateway.url, timeout=10.0) as client:
+def kiosk_headers(kiosk_credentials: DeviceCredentials, bearer: Bearer) -> dict[str, str]:
+    """The kiosk's bearer token header."""
+    return bearer(kiosk_credentials)
+
+
+@pytest.fixture
+def http(gateway: RunningGateway, kiosk_headers: dict[str, str]) -> Iterator[httpx.Client]:
+    """A plain HTTP client on the running gateway as the test kiosk, to look at raw responses."""
+    with httpx.Client(base_url=gateway.url, timeout=10.0, headers=kiosk_headers) as client:
         yield client
 
 
@@ -296,14 +310,19 @@ def test_messages_are_japanese(http: httpx.Client, make_payload_json: PayloadJso
 
 def test_get_application(http: httpx.Client, make_payload_json: PayloadJson) -> None:
     body = make_payload_json()
-    created = post(http, body).json()["result"][0]
+    created = Receipt.model_validate(post(http, body).json()["result"][0])
 
     response = http.get(f"{APPLICATIONS}/{body['metadata']['applicationId']}")
     assert response.status_code == 200
     envelope = response.json()
     path = f"{APPLICATIONS}/{body['metadata']['applicationId']}"
     assert envelope["_links"]["self"]["href"] == path
-    assert envelope["result"] == [created]
+    [status] = [ApplicationStatus.model_validate(item) for item in envelope["result"]]
+    assert status.application_id == created.application_id
+    assert status.uketsuke_bango == created.uketsuke_bango
+    assert status.received_at == created.received_at
+    assert (status.status, status.version) == ("RECEIVED", 1)
+    assert [(e.status, e.version) for e in status.history] == [("RECEIVED", 1)]
 
 
 def test_unknown_application_is_404_envelope(http: httpx.Client) -> None:
@@ -315,17 +334,29 @@ def test_unknown_route_is_404_envelope(http: httpx.Client) -> None:
     assert assert_error_envelope(http.get("/madoguchi/v1/nowhere"), 404) == []
 
 
-def test_numbering_is_per_tenant(http: httpx.Client, make_payload_json: PayloadJson) -> None:
+def test_numbering_is_per_tenant(
+    http: httpx.Client, gateway: RunningGateway, bearer: Bearer, make_payload_json: PayloadJson
+) -> None:
+    osaka = add_device(gateway.db_url, tenant_code="271004", mode="kiosk", device_id="KIOSK-TEST")
+    osaka_headers = bearer(osaka)
     numbers = []
     for tenant in ("131016", "131016", "271004", "131016"):
         body = make_payload_json()
         body["metadata"]["shikuchosonkodo"] = tenant
-        numbers.append(post(http, body).json()["result"][0]["uketsukeBango"][-6:])
+        if tenant == "131016":
+            response = post(http, body)
+        else:
+            key = {"Idempotency-Key": body["metadata"]["applicationId"]}
+            response = http.post(APPLICATIONS, json=body, headers=osaka_headers | key)
+        numbers.append(response.json()["result"][0]["uketsukeBango"][-6:])
     assert numbers == ["000001", "000002", "000001", "000003"]
 
 
 def test_concurrent_submissions_get_distinct_consecutive_numbers(
-    gateway: RunningGateway, gateway_store: GatewayStore, make_payload_json: PayloadJson
+    gateway: RunningGateway,
+    gateway_store: GatewayStore,
+    kiosk_headers: dict[str, str],
+    make_payload_json: PayloadJson,
 ) -> None:
     bodies = [make_payload_json() for _ in range(24)]
     results: list[str] = []
@@ -333,7 +364,7 @@ def test_concurrent_submissions_get_distinct_consecutive_numbers(
     start = threading.Barrier(len(bodies))
 
     def send(body: dict[str, Any]) -> None:
-        with httpx.Client(base_url=gateway.url, timeout=30.0) as client:
+        with httpx.Client(base_url=gateway.url, timeout=30.0, headers=kiosk_headers) as client:
             start.wait()
             response = post(client, body)
         assert response.status_code == 201
@@ -351,7 +382,10 @@ def test_concurrent_submissions_get_distinct_consecutive_numbers(
 
 
 def test_concurrent_repeats_of_one_key_store_one_application(
-    gateway: RunningGateway, gateway_store: GatewayStore, make_payload_json: PayloadJson
+    gateway: RunningGateway,
+    gateway_store: GatewayStore,
+    kiosk_headers: dict[str, str],
+    make_payload_json: PayloadJson,
 ) -> None:
     body = make_payload_json()
     contents: list[bytes] = []
@@ -359,7 +393,7 @@ def test_concurrent_repeats_of_one_key_store_one_application(
     start = threading.Barrier(8)
 
     def send() -> None:
-        with httpx.Client(base_url=gateway.url, timeout=30.0) as client:
+        with httpx.Client(base_url=gateway.url, timeout=30.0, headers=kiosk_headers) as client:
             start.wait()
             response = post(client, body)
         assert response.status_code == 201
