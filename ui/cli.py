@@ -118,23 +118,6 @@ def cmd_app(args: argparse.Namespace) -> int:
                    kiosk_fullscreen=device.mode == "kiosk")
 
 
-def cmd_gateway(args: argparse.Namespace) -> int:
-    """Serve the reference gateway until interrupted."""
-    try:
-        from sync.gateway.server import serve
-    except ImportError:
-        print("The gateway needs its extra: pip install 'madoguchi-desk[gateway]'",
-              file=sys.stderr)
-        return 2
-    db_url = args.db
-    if db_url is None:
-        data_dir = Path(args.data_dir) if args.data_dir else default_data_dir()
-        data_dir.mkdir(parents=True, exist_ok=True)
-        db_url = f"sqlite:///{data_dir / 'gateway.sqlite3'}"
-    serve(args.host, args.port, db_url)
-    return 0
-
-
 def cmd_self_test(args: argparse.Namespace) -> int:
     """Load every resource, round-trip an encrypted draft, render one screen offscreen."""
     from ui.self_test import run_self_test
@@ -197,12 +180,9 @@ def build_parser() -> argparse.ArgumentParser:
                       help="kiosk (default), a volunteer's desk, or the staff counter")
     demo.set_defaults(handler=cmd_demo)
 
-    gateway = commands.add_parser("gateway", help="serve the reference gateway")
-    gateway.add_argument("--host", default="127.0.0.1")
-    gateway.add_argument("--port", type=int, default=8765)
-    gateway.add_argument("--db", help="database URL (default: SQLite in the data folder)")
-    gateway.add_argument("--data-dir", default=argparse.SUPPRESS)
-    gateway.set_defaults(handler=cmd_gateway)
+    from ui import cli_gateway  # serve, add-device, disable-device, openapi
+
+    cli_gateway.register(commands)
 
     self_test = commands.add_parser("self-test", help="check this installation and exit")
     self_test.add_argument("--data-dir", default=argparse.SUPPRESS,
