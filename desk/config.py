@@ -30,6 +30,16 @@ class DeviceConfig:
     # enrolment chose a staff passphrase because the machine has no usable keyring.
     key_store: KeyStoreKind = "keyring"
     keyring_backend: str | None = None  # dotted class name: chosen explicitly, never guessed
+    # OAuth client id at the gateway (not a secret; the client secret is sealed in the store
+    # under the device key). None: not registered yet, so nothing is sent.
+    client_id: str | None = None
+    # PEM file of the CA that signs the gateway's certificate; None trusts the system CAs.
+    ca_bundle: str | None = None
+
+    @property
+    def registered(self) -> bool:
+        """True when the device has a gateway and a client id (its secret is in the store)."""
+        return bool(self.gateway_url and self.client_id)
 
     def save(self, profile_dir: Path) -> None:
         """Write the configuration atomically (temp file, fsync, replace, folder fsync)."""
