@@ -10,10 +10,10 @@ if TYPE_CHECKING:
 
 
 class SyncError(Exception):
-    """Base of every linkage error.
+    """Base of every linkage error; also "the request could not be made at all".
 
     Messages name HTTP statuses and error codes only: never payload content, server-supplied
-    message text or anything else that could carry personal data into a log.
+    message text, tokens or anything else that could carry personal data into a log.
     """
 
 
@@ -34,6 +34,28 @@ class TransientError(SyncError):
         self.status = status
         self.retry_after = retry_after
         super().__init__(reason)
+
+
+class UnreachableError(TransientError):
+    """No connection could be made (refused, no route, connect timeout): nothing was sent.
+
+    Every other request would fail the same way, so the outbox pauses the whole pass.
+    """
+
+
+class InvalidResponseError(TransientError):
+    """The gateway answered something this client cannot read (a proxy's page, a body of an
+    unexpected shape). Transient: a captive portal or a half-deployed gateway heals; a
+    resubmission with the same idempotency key is harmless.
+
+    The message names the fields that failed, never their values.
+    """
+
+
+class TlsError(SyncError):
+    """The TLS handshake failed: the server's certificate is not from the configured CA, or
+    does not name the host. Nothing was sent; this is configuration (or interception), not
+    something a retry of one item can fix."""
 
 
 class RejectedError(SyncError):
@@ -58,7 +80,12 @@ class RejectedError(SyncError):
 
 
 class AuthenticationError(RejectedError):
-    """401: the bearer token is missing, expired or revoked (get a new token, retry once)."""
+    """Credentials refused: the token endpoint said ``invalid_client``, or a call was refused
+    with 401 again right after a fresh token. The device needs new credentials."""
+
+
+class ForbiddenError(RejectedError):
+    """403: this device may not make this call (scope, tenant). Not one item's fault."""
 
 
 class ConflictError(RejectedError):
