@@ -339,9 +339,9 @@ def read_bundle(data: bytes, trusted_keys: TrustedKeys) -> Bundle:
 
     Raises:
         CatalogError: ``catalog.bundle_malformed``, ``catalog.bundle_format``,
-            ``catalog.bundle_path``, ``catalog.bundle_unsigned``,
-            ``catalog.bundle_unknown_key``, ``catalog.bundle_bad_signature`` or
-            ``catalog.bundle_digest``.
+            ``catalog.bundle_unsigned``, ``catalog.bundle_unknown_key``,
+            ``catalog.bundle_bad_signature``, ``catalog.bundle_digest`` or
+            ``catalog.bundle_path``.
     """
     document = _parse(data)
     if document.get("format") != BUNDLE_FORMAT:
@@ -367,7 +367,6 @@ def read_bundle(data: bytes, trusted_keys: TrustedKeys) -> Bundle:
         raise _malformed("sha256")
     if not isinstance(kid, str) or not _HEX16.fullmatch(kid):
         raise _malformed("keyId")
-    _check_paths(files)
     signature_text = document.pop("signature", None)
     if signature_text is None or signature_text == "":
         raise CatalogError("catalog.bundle_unsigned")
@@ -386,6 +385,8 @@ def read_bundle(data: bytes, trusted_keys: TrustedKeys) -> Bundle:
     # Signed, so the signer's own mistake: the files do not match the digest it declared.
     if content_digest(files) != digest:
         raise CatalogError("catalog.bundle_digest")
+    # After the signature: an unsigned file's paths are never echoed into an error.
+    _check_paths(files)
     return Bundle(version=version, issued_at=issued_at, expires_at=expires_at, key_id=kid,
                   content_sha256=digest, files=files, raw=data)
 

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from desk.catalog import bundle as bundles
 from desk.catalog.bundle import (
@@ -472,3 +474,41 @@ def test_bundle_version_reads_without_keys(tmp_path: Path, signer: Ed25519Privat
     assert bundle_version(path) == 7
     path.write_bytes(b"garbage")
     assert bundle_version(path) is None
+
+
+# -- fuzzing (acceptance test 20: a clear error, never a crash) -------------------------------
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=400))
+def test_random_bytes_are_refused_clearly(keys: dict[str, Any], data: bytes) -> None:
+    with pytest.raises(CatalogError):
+        verify_bundle(data, keys, now=NOW)
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
+                                                                 max_size=3),
+    max_leaves=8)
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=st.sampled_from(["format", "version", "issuedAt", "expiresAt", "keyId", "files",
+                             "sha256", "signature", "other"]),
+       value=JSON_VALUES, resign=st.booleans())
+def test_any_field_set_to_anything_is_refused_clearly(
+        signer: Ed25519PrivateKey, keys: dict[str, Any], name: str, value: Any,
+        resign: bool) -> None:
+    data = _sign(signer, 5)
+    change: Callable[[dict[str, Any]], None] = lambda d: d.update({name: value})  # noqa: E731
+    changed = _resign(data, signer, change) if resign and name != "signature" else _edit(
+        data, change)
+    try:
+        verified = verify_bundle(changed, keys, now=NOW)
+    except CatalogError:
+        return
+    # Accepted only when nothing that matters changed (the same value written again).
+    assert verified.bundle.content_sha256 == read_bundle(data, keys).content_sha256
