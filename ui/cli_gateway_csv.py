@@ -14,7 +14,7 @@ GATEWAY_DB_FILE = "gateway.sqlite3"  # the default database of `madoguchi gatewa
 
 
 def _db_url(args: argparse.Namespace) -> str:
-    if args.db:
+    if getattr(args, "db", None):
         return str(args.db)
     chosen = getattr(args, "data_dir", None)
     data_dir = Path(chosen) if chosen else default_data_dir()
@@ -62,5 +62,8 @@ def register(gateway_commands: Any) -> None:
         "export-csv", help="write received applications as CSV batches (file linkage)")
     export.add_argument("--dir", required=True, metavar="FOLDER",
                         help="the linkage folder receiving systems read *.csv files from")
-    export.add_argument("--db", help="database URL (default: SQLite in the data folder)")
+    # SUPPRESS: a --db or --data-dir given before `export-csv` (on `gateway`) is kept.
+    export.add_argument("--db", default=argparse.SUPPRESS,
+                        help="database URL (default: SQLite in the data folder)")
+    export.add_argument("--data-dir", default=argparse.SUPPRESS)
     export.set_defaults(handler=cmd_export_csv)

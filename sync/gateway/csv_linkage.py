@@ -34,12 +34,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
+import threading
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Engine,
@@ -53,13 +55,18 @@ from sqlalchemy import (
     exists,
     select,
 )
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from desk.durable import atomic_write
 from desk.ids import new_ulid
 from sync.gateway.models import READ_ONLY_OPTION, Base, ReceivedApplication, UtcDateTime
 from sync.gateway.store import TOKYO
+
+if TYPE_CHECKING:
+    from sync.gateway.context import GatewayContext
+
+_log = logging.getLogger(__name__)
 
 FIXED_COLUMNS = (
     "shikuchosonkodo",
@@ -76,6 +83,9 @@ BATCH_SIZE = 500
 
 LEASE_SECONDS = 600
 """How long a claimed batch belongs to its exporter before another may write it."""
+
+EXPORT_INTERVAL_SECONDS = 30.0
+"""How often a gateway with a CSV folder configured looks for applications to export."""
 
 _CLAIM_ATTEMPTS = 5
 _RESERVED_PREFIX = "x_data_"
@@ -332,3 +342,73 @@ def export_csv_batches(
     while (batch_id := _claim(engine, now, batch_size, lease_s)) is not None:
         written += _write_batch(engine, batch_id, folder, now)
     return written
+
+
+def export_configured(context: GatewayContext) -> list[Path]:
+    """Export to the context's configured CSV folder at its server time; nothing if none is set.
+
+    Args:
+        context: The gateway context (``settings.csv_dir``, engine, clock).
+
+    Returns:
+        The files written.
+
+    Raises:
+        CsvExportError: A file could not be written; its batch is written again next run.
+    """
+    folder = context.settings.csv_dir
+    if folder is None:
+        return []
+    return export_csv_batches(context, folder, now=context.clock())
+
+
+class ExportLoop:
+    """Runs :func:`export_configured` now and then in a daemon thread of the gateway process.
+
+    Any number of gateway workers may run one each: the claims keep every application in one
+    batch. Failures are logged by kind and batch id only, and retried at the next turn.
+    """
+
+    def __init__(self, context: GatewayContext, interval_s: float = EXPORT_INTERVAL_SECONDS):
+        """Prepare the loop (it starts with ``start()``).
+
+        Args:
+            context: The gateway context; nothing is done unless ``settings.csv_dir`` is set.
+            interval_s: Seconds between two runs.
+        """
+        self._context = context
+        self._interval_s = interval_s
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start the thread, unless no CSV folder is configured."""
+        if self._context.settings.csv_dir is None or self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, name="madoguchi-csv-export",
+                                        daemon=True)
+        self._thread.start()
+
+    def wake(self) -> None:
+        """Run soon instead of at the end of the interval (e.g. after a receipt)."""
+        self._wake.set()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Ask the thread to finish its current run and wait for it."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                export_configured(self._context)
+            except CsvExportError as error:
+                _log.warning("CSV batch %s not written; it is retried", error)
+            except (OSError, SQLAlchemyError) as error:
+                _log.warning("CSV export failed (%s); it is retried", type(error).__name__)
+            self._wake.wait(self._interval_s)
+            self._wake.clear()

@@ -8,6 +8,7 @@ import csv
 import errno
 import io
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,11 +21,13 @@ from sqlalchemy.orm import Session
 
 from desk.durable import atomic_write
 from sync.gateway import csv_linkage
+from sync.gateway.context import GatewaySettings, open_context
 from sync.gateway.csv_linkage import (
     FIXED_COLUMNS,
     LEASE_SECONDS,
     CsvBatch,
     CsvExportError,
+    ExportLoop,
     export_csv_batches,
 )
 from sync.gateway.models import make_engine
@@ -353,3 +356,26 @@ def test_export_csv_command(
     again = capsys.readouterr()
     assert again.out == ""
     assert "0 file(s)" in again.err
+
+
+def test_the_gateway_loop_exports_to_its_configured_folder(
+    receive: Receive, folder: Path, db_url: str
+) -> None:
+    context = open_context(db_url, settings=GatewaySettings(csv_dir=folder))
+    unconfigured = open_context(db_url)
+    idle = ExportLoop(unconfigured, interval_s=0.01)
+    idle.start()  # no folder configured: no thread, nothing written
+    loop = ExportLoop(context, interval_s=60.0)
+    try:
+        loop.start()
+        only = receive()
+        loop.wake()  # a receipt wakes it instead of waiting for the interval
+        deadline = time.monotonic() + 10.0
+        while not list(folder.glob("*.csv")) and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        loop.stop()
+        idle.stop()
+        unconfigured.close()
+        context.close()
+    assert _exported_ids(folder) == Counter({only: 1})
