@@ -129,10 +129,10 @@ def enroll(
                           keyring_backend=keyring_backend,
                           client_id=registration.client_id if registration else None,
                           ca_bundle=ca_bundle)
+    keys = _key_store(profile, key_store, device_id, passphrase, keyring_backend)  # no I/O yet
     if registration is not None and register is not None:
         register(config)  # talks to the gateway; refuses before anything local is made
     profile.mkdir(parents=True, exist_ok=True)
-    keys = _key_store(profile, key_store, device_id, passphrase, keyring_backend)
     store_path = profile / STORE_FILE
     try:
         keys.provision()

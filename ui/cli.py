@@ -17,7 +17,7 @@ from desk import __version__
 from desk.config import DeviceConfig
 from desk.errors import DeskError
 from desk.store.keys import KeyStore
-from ui import cli_device, cli_store
+from ui import cli_device, cli_store, cli_sync
 from ui.cli_common import CommandError, add_passphrase_option, default_data_dir, open_device_keys
 
 DEMO_TENANT = "131016"  # 千代田区: the demo's fake municipality
@@ -54,6 +54,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
     device = DeviceConfig(mode=mode, tenant_code=DEMO_TENANT,
                           device_id=f"DEMO-{mode.upper()}-01", desk_id=f"demo-{mode}",
                           gateway_url=gateway.url, key_store="demo")
+    try:
+        device = _demo_registration(profile, keys, gateway.db_url, device)
+    except BaseException:
+        gateway.stop()
+        raise
     device.save(profile)
     print(f"Demo profile: {profile}\nReference gateway: {gateway.url}", file=sys.stderr)
     if mode != "kiosk":
@@ -65,6 +70,44 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return run_gui(build_services(profile, device, keys))
     finally:
         gateway.stop()
+
+
+def _demo_registration(profile: Path, keys: KeyStore, gateway_db: str,
+                       device: DeviceConfig) -> DeviceConfig:
+    """Create the demo device at the demo gateway, so the demo really sends.
+
+    The gateway listens on a new port each run, but its database stays in the profile: the
+    device is registered once and its sealed secret reused; a profile whose secret is gone
+    gets new credentials. A counter demo also finds the demo registry's fake residents.
+    """
+    import dataclasses
+
+    from desk.config import STORE_FILE
+    from desk.enrolment import seal_registration
+    from desk.store.drafts import DraftStore
+    from sync.gateway.admin import add_device
+    from sync.registration import registration_of, stored_credentials
+
+    try:
+        client_id = DeviceConfig.load(profile).client_id
+    except DeskError:
+        client_id = None
+    store = DraftStore(profile / STORE_FILE, keys)
+    try:
+        device = dataclasses.replace(device, client_id=client_id)
+        if stored_credentials(device, store.engine, keys) is None:
+            credentials = add_device(gateway_db, tenant_code=device.tenant_code,
+                                     mode=device.mode, device_id=device.device_id,
+                                     replace=True)
+            seal_registration(store, keys, registration_of(credentials))
+            device = dataclasses.replace(device, client_id=credentials.client_id)
+    finally:
+        store.close()
+    if device.mode == "counter":
+        from sync.gateway.registry import seed_demo_registry
+
+        seed_demo_registry(gateway_db, device.tenant_code)
+    return device
 
 
 DEMO_ACCOUNTS = (("demo-staff", "staff", "2580"), ("demo-volunteer", "volunteer", "3690"),
@@ -201,6 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     stats.set_defaults(handler=cmd_catalog_stats)
     cli_device.register(commands)
     cli_store.register(commands)
+    cli_sync.register(commands)
     return parser
 
 

@@ -9,13 +9,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from desk.config import MODES, STORE_FILE
+from desk.config import MODES, STORE_FILE, DeviceConfig
 from desk.enrolment import enroll
 from desk.errors import DeskError
 from desk.policy import Role
 from desk.service import Actor, DeskService
 from desk.store.accounts import STAFF_ROLES, AccountStore
 from desk.store.drafts import DraftStore
+from sync.registration import check_registration, read_credentials, registration_of
 from ui.cli_common import (
     CommandError,
     add_passphrase_option,
@@ -25,6 +26,7 @@ from ui.cli_common import (
     profile_dir,
     read_passphrase,
 )
+from ui.cli_sync import explain_sync, read_credentials_text
 
 BOOTSTRAP_ACTOR = "enrolment"  # audit name of the first supervisor's creation
 
@@ -38,21 +40,46 @@ def cmd_enroll(args: argparse.Namespace) -> int:
         passphrase = read_passphrase(args, confirm=True)
         if passphrase is None:
             raise CommandError("A passphrase is needed: give --passphrase-file FILE.")
+    ca_bundle = _ca_bundle(args.ca_bundle)
     try:
+        credentials = (read_credentials(read_credentials_text(args.credentials))
+                       if args.credentials else None)
+
+        def check(config: DeviceConfig) -> None:
+            assert credentials is not None
+            check_registration(config, credentials)
+
         device = enroll(profile, mode=args.mode, tenant_code=args.tenant,
                         gateway_url=args.gateway, desk_id=args.desk_id,
                         key_store=args.key_store, passphrase=passphrase,
-                        keyring_backend=args.keyring_backend)
+                        keyring_backend=args.keyring_backend, ca_bundle=ca_bundle,
+                        registration=registration_of(credentials) if credentials else None,
+                        register=check)
     except DeskError as error:
-        raise CommandError(explain(error)) from None
+        raise CommandError(explain_sync(error)) from None
     print(f"Enrolled {device.device_id}: mode {device.mode}, tenant {device.tenant_code}, "
           f"desk {device.desk_id}, key in the {device.key_store}.")
-    if device.gateway_url:
-        print("Gateway registration comes with the sync release; the URL is saved.")
+    if device.registered:
+        print(f"Registered with {device.gateway_url}: applications are sent.")
+    else:
+        print("Not registered with a gateway: drafts are kept and nothing is sent. Create "
+              f"this device at the gateway (`madoguchi gateway add-device --device-id "
+              f"{device.device_id} ...`), then run "
+              "`madoguchi sync register --credentials FILE`.")
     if device.mode != "kiosk":
         print("Next: add the first supervisor with "
               "`madoguchi accounts add LOGIN --role supervisor`.")
     return 0
+
+
+def _ca_bundle(source: str | None) -> str | None:
+    """The CA bundle as an absolute path (the app may start in another folder)."""
+    if source is None:
+        return None
+    path = Path(source).resolve()
+    if not path.is_file():
+        raise CommandError("The CA bundle file does not exist.")
+    return str(path)
 
 
 def _read_pin(args: argparse.Namespace, prompt: str) -> str:
@@ -138,6 +165,12 @@ def register(commands: Any) -> None:
     enrol.add_argument("--tenant", required=True, metavar="CODE",
                        help="6-digit local government code, e.g. 131016")
     enrol.add_argument("--gateway", metavar="URL", help="the municipality's linkage gateway")
+    enrol.add_argument("--credentials", metavar="FILE",
+                       help="register with the gateway: the JSON of `madoguchi gateway "
+                            "add-device` ('-' for stdin); without it nothing is sent until "
+                            "`madoguchi sync register`")
+    enrol.add_argument("--ca-bundle", metavar="FILE",
+                       help="trust only this CA for the gateway's certificate (PEM)")
     enrol.add_argument("--desk-id", help="name of this desk (default: the device id)")
     enrol.add_argument("--key-store", choices=("keyring", "passphrase"), default="keyring",
                        help="where the device key lives (passphrase: no OS keyring here)")
