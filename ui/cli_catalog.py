@@ -126,7 +126,7 @@ def cmd_catalog_sign(args: argparse.Namespace) -> int:
     folder = Path(args.path) if args.path else None
     try:
         data = sign_catalog(folder, key, version=args.bundle_version,
-                            issued_at=datetime.now(UTC),
+                            issued_at=datetime.now(UTC).replace(microsecond=0),
                             valid_for=timedelta(days=args.expires_days))
     except CatalogError as error:
         print(explain(error), file=sys.stderr)
