@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from desk.config import DeviceConfig
+from desk.store.drafts import DraftStore
 from sync.protocol import ApplicationMetadata, ApplicationPayload, Consent, ProcedureData
 
 
@@ -18,6 +19,7 @@ def build_payload(
     captured_at: dt.datetime,
     consent_purpose: str,
     operator_id: str | None = None,
+    audit_head: str | None = None,
 ) -> ApplicationPayload:
     """Wrap the linkage data of a visit's procedures in the submission envelope.
 
@@ -29,6 +31,8 @@ def build_payload(
         captured_at: When the resident confirmed the declaration (aware).
         consent_purpose: The declaration the resident agreed to, in Japanese.
         operator_id: The signed-in staff member (sosashaid), None at a kiosk.
+        audit_head: Hex hash of the device audit chain head when the application was frozen
+            (`audit_head_of`), so the gateway holds an anchor of the device's chain.
     """
     return ApplicationPayload(
         metadata=ApplicationMetadata(
@@ -38,6 +42,7 @@ def build_payload(
             channel=device.mode,
             sosashaid=operator_id,
             captured_at=captured_at,
+            audit_head=audit_head,
         ),
         procedures=[
             ProcedureData(procedure_id=procedure_id, form_version=form_version, data=data)
@@ -45,6 +50,12 @@ def build_payload(
         ],
         consent=Consent(purpose=consent_purpose, agreed_at=captured_at),
     )
+
+
+def audit_head_of(store: DraftStore) -> str | None:
+    """The device audit chain head to put in a payload (None while the chain is empty)."""
+    head = store.audit_log().head()
+    return head.entry_hash if head.seq > 0 else None
 
 
 def payload_to_json(payload: ApplicationPayload) -> dict[str, Any]:

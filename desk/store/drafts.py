@@ -7,15 +7,15 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, String, select, type_coerce
+from sqlalchemy import Engine, String, func, or_, select, type_coerce
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from desk.errors import StoreError
+from desk.errors import KeyUnavailableError, StoreError, TamperedError
 from desk.ids import new_reference_code, new_ulid, normalize_reference_code
 from desk.store import audit, crypto
 from desk.store.database import checkpoint, open_store_engine, read_unit, write_unit
@@ -114,6 +114,48 @@ class OutboxEntry:
     application_id: str
     payload: dict[str, Any]
     attempts: int
+
+
+# -- outbox constants and records (the outbox methods of DraftStore below use them) ----------
+
+MAX_RETRY_DELAY = dt.timedelta(hours=1)
+"""The furthest ahead the sender ever schedules a retry (sync.outbox caps backoff at 15 min
+and Retry-After at 1 h); an item scheduled later than this is due (the clock went back)."""
+PAYLOAD_UNREADABLE = "payload_unreadable"  # last_error of an item whose payload fails to open
+_STATUS_PREFIX = "server_status:"  # store_meta key of an application's gateway status
+_CURSOR_KEY = "sync_cursor"  # store_meta key of the status feed position
+
+
+@dataclass
+class ClaimedBatch:
+    """What `DraftStore.claim_batch` took: entries to send, and ids it parked for staff."""
+
+    entries: list[OutboxEntry] = field(default_factory=list)
+    parked: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class ServerStatus:
+    """An application's status at the gateway, as the status feed reported it (no content)."""
+
+    application_id: str
+    status: str
+    version: int
+    updated_at: dt.datetime
+    uketsuke_bango: str
+
+    def to_json(self) -> str:
+        """The stored form (store_meta value)."""
+        return json.dumps({"status": self.status, "version": self.version,
+                           "updatedAt": self.updated_at.isoformat(),
+                           "uketsukeBango": self.uketsuke_bango}, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, application_id: str, text: str) -> ServerStatus:
+        """Read the stored form back."""
+        data = json.loads(text)
+        return cls(application_id, str(data["status"]), int(data["version"]),
+                   dt.datetime.fromisoformat(data["updatedAt"]), str(data["uketsukeBango"]))
 
 
 class DraftStore:
@@ -416,26 +458,118 @@ class DraftStore:
                          subject=draft_id)
 
     def claim_due(self, now: dt.datetime | None = None, limit: int = 50) -> list[OutboxEntry]:
-        """Mark due pending items in flight and return them with their payloads opened."""
+        """Mark due pending items in flight and return them with their payloads opened.
+
+        Items whose payload cannot be opened are parked for staff (see `claim_batch`).
+        """
+        return self.claim_batch(now, limit).entries
+
+    def claim_batch(
+        self, now: dt.datetime | None = None, limit: int = 50,
+        max_delay: dt.timedelta = MAX_RETRY_DELAY,
+    ) -> ClaimedBatch:
+        """Claim due pending items: mark them in flight (one attempt more), open their payloads.
+
+        An item is due when its ``next_attempt_at`` has come, or lies further ahead than any
+        retry is ever scheduled (`max_delay`): then the device clock went back since it was
+        scheduled, and waiting for the clock to catch up could take days.
+
+        A payload that cannot be opened (altered, moved, shredded, not JSON) parks its item
+        for staff in the same transaction and the rest of the batch goes on: one bad item
+        never blocks the queue. A device key that cannot be opened stops the whole batch
+        (KeyUnavailableError): that is no item's fault and nothing is marked.
+
+        Args:
+            now: The current time (aware); defaults to the system clock.
+            limit: At most this many items.
+            max_delay: The longest delay the sender ever schedules.
+
+        Returns:
+            The claimed entries, and the ids parked because their payload is unreadable.
+        """
         moment = now or _now()
         with self._write() as session:
             rows = session.scalars(
                 select(OutboxRow)
-                .where(OutboxRow.state == PENDING, OutboxRow.next_attempt_at <= moment)
+                .where(OutboxRow.state == PENDING,
+                       or_(OutboxRow.next_attempt_at <= moment,
+                           OutboxRow.next_attempt_at > moment + max_delay))
                 .order_by(OutboxRow.next_attempt_at)
                 .limit(limit)
             ).all()
-            entries = []
+            batch = ClaimedBatch()
             for item in rows:
                 draft = self._get(session, item.application_id)
-                assert item.payload is not None  # pending rows always hold their payload
-                plain = crypto.open_sealed(
-                    self._dek(draft), item.payload, self._payload_binding(item.application_id)
-                )
+                try:
+                    payload = self._open_payload(draft, item)
+                except KeyUnavailableError:
+                    raise
+                except (StoreError, ValueError):
+                    self._park(session, item, draft, PAYLOAD_UNREADABLE)
+                    batch.parked.append(item.application_id)
+                    continue
                 item.state = IN_FLIGHT
                 item.attempts += 1
-                entries.append(OutboxEntry(item.application_id, json.loads(plain), item.attempts))
-            return entries
+                batch.entries.append(OutboxEntry(item.application_id, payload, item.attempts))
+            return batch
+
+    def _open_payload(self, draft: DraftRow, item: OutboxRow) -> dict[str, Any]:
+        """Open a sealed payload and check it is the one frozen at finalize.
+
+        Raises:
+            TamperedError: the ciphertext or its clear digest does not match.
+            StoreError: ``store.shredded`` when the payload or data key is gone.
+            ValueError: the plaintext is not a JSON object.
+        """
+        if item.payload is None:
+            raise StoreError("store.shredded")
+        plain = crypto.open_sealed(
+            self._dek(draft), item.payload, self._payload_binding(item.application_id)
+        )
+        if hashlib.sha256(plain).hexdigest() != item.payload_sha256:
+            raise TamperedError("store.tampered")
+        payload = json.loads(plain)
+        if not isinstance(payload, dict):
+            raise ValueError("payload is not an object")
+        return payload
+
+    @staticmethod
+    def _park(session: Session, item: OutboxRow, draft: DraftRow, error: str) -> None:
+        item.state = NEEDS_ATTENTION
+        item.last_error = error[:200]
+        draft.status = ATTENTION
+        draft.updated_at = _now()
+        audit.append(session, actor=SYSTEM_ACTOR, action="application.needs_attention",
+                     subject=item.application_id)
+
+    def release(
+        self, application_ids: Sequence[str], *, not_before: dt.datetime | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Give claimed items back untried: pending again, the attempt not counted.
+
+        For items that were claimed but not sent (the pass stopped), or sent and refused
+        for a reason that is not theirs (credentials refused, device not allowed).
+
+        Args:
+            application_ids: Items in flight; others are left as they are.
+            not_before: Do not try them before this time (a gateway that asked to wait).
+            error: What stopped them (a code, kept in ``last_error``); None keeps the last.
+        """
+        if not application_ids:
+            return
+        with self._write() as session:
+            rows = session.scalars(
+                select(OutboxRow).where(OutboxRow.application_id.in_(list(application_ids)),
+                                        OutboxRow.state == IN_FLIGHT)
+            ).all()
+            for item in rows:
+                item.state = PENDING
+                item.attempts = max(0, item.attempts - 1)
+                if not_before is not None and item.next_attempt_at < not_before:
+                    item.next_attempt_at = not_before
+                if error is not None:
+                    item.last_error = error[:200]
 
     def record_receipt(
         self, application_id: str, uketsuke_bango: str, received_at: dt.datetime
@@ -463,15 +597,11 @@ class DraftStore:
             item.last_error = error[:200]
 
     def record_attention(self, application_id: str, error: str) -> None:
-        """Park an item the gateway refused, for staff; it no longer blocks the queue."""
+        """Park an item for staff (refused by the gateway, or its payload no longer valid);
+        it no longer blocks the queue. `error` is codes only (at most 200 characters)."""
         with self._write() as session:
             item = self._get_outbox(session, application_id)
-            draft = self._get(session, application_id)
-            item.state = NEEDS_ATTENTION
-            item.last_error = error[:200]
-            draft.status = ATTENTION
-            audit.append(session, actor=SYSTEM_ACTOR, action="application.needs_attention",
-                         subject=application_id)
+            self._park(session, item, self._get(session, application_id), error)
 
     def recover_in_flight(self) -> int:
         """On start: items left in flight by a crash go back to pending. Returns how many."""
@@ -487,5 +617,69 @@ class DraftStore:
         def work(session: Session) -> tuple[str, int, str | None]:
             item = self._get_outbox(session, application_id)
             return item.state, item.attempts, item.last_error
+
+        return self._read(work)
+
+    def outbox_counts(self) -> dict[str, int]:
+        """How many outbox items are in each state (pending, in_flight, done, attention)."""
+
+        def work(session: Session) -> dict[str, int]:
+            rows = session.execute(
+                select(OutboxRow.state, func.count()).group_by(OutboxRow.state)
+            )
+            return {state: count for state, count in rows}
+
+        return self._read(work)
+
+    # -- server statuses (the status feed) ------------------------------------------------
+
+    def record_statuses(self, updates: Sequence[ServerStatus], cursor: int | None) -> int:
+        """Store statuses from the gateway's feed and move the feed cursor, in one transaction.
+
+        A status is kept only for an application of this store and only when its version is
+        newer than the one held: feeds can repeat and arrive out of order. Statuses live in
+        store_meta (``server_status:<id>``): codes, versions and times, no personal data.
+
+        Args:
+            updates: Feed entries.
+            cursor: The highest feed position now seen (None leaves the cursor).
+
+        Returns:
+            How many applications changed.
+        """
+        changed = 0
+        with self._write() as session:
+            for update in updates:
+                if session.get(DraftRow, update.application_id) is None:
+                    continue
+                key = _STATUS_PREFIX + update.application_id
+                row = session.get(StoreMetaRow, key)
+                held = None if row is None else ServerStatus.from_json(update.application_id,
+                                                                       row.value)
+                if held is not None and held.version >= update.version:
+                    continue  # stale or repeated
+                session.merge(StoreMetaRow(key=key, value=update.to_json()))
+                changed += 1
+            if cursor is not None:
+                row = session.get(StoreMetaRow, _CURSOR_KEY)
+                if row is None or int(row.value) < cursor:
+                    session.merge(StoreMetaRow(key=_CURSOR_KEY, value=str(cursor)))
+        return changed
+
+    def server_status(self, application_id: str) -> ServerStatus | None:
+        """The latest status the gateway reported for an application, if any."""
+
+        def work(session: Session) -> ServerStatus | None:
+            row = session.get(StoreMetaRow, _STATUS_PREFIX + application_id)
+            return None if row is None else ServerStatus.from_json(application_id, row.value)
+
+        return self._read(work)
+
+    def sync_cursor(self) -> int | None:
+        """The highest status feed position seen (None: read the feed from the start)."""
+
+        def work(session: Session) -> int | None:
+            row = session.get(StoreMetaRow, _CURSOR_KEY)
+            return None if row is None else int(row.value)
 
         return self._read(work)
