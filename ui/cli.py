@@ -17,7 +17,7 @@ from desk import __version__
 from desk.config import DeviceConfig
 from desk.errors import DeskError
 from desk.store.keys import KeyStore
-from ui import cli_device, cli_store, cli_sync
+from ui import cli_catalog, cli_device, cli_store, cli_sync
 from ui.cli_common import CommandError, add_passphrase_option, default_data_dir, open_device_keys
 
 DEMO_TENANT = "131016"  # 千代田区: the demo's fake municipality
@@ -242,6 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("path", nargs="?", help="catalog folder (default: the app's own)")
     stats.add_argument("--json", action="store_true", help="print JSON")
     stats.set_defaults(handler=cmd_catalog_stats)
+    cli_catalog.register(catalog_commands)
     cli_device.register(commands)
     cli_store.register(commands)
     cli_sync.register(commands)
