@@ -27,6 +27,8 @@ receiving system would import them twice. A batch whose writer is gone is taken 
 lease (:data:`LEASE_SECONDS`) has run out; a failure the exporter sees ends the lease at once.
 Each file is written atomically (temp file ``.{name}.{random}.tmp`` in the same folder, fsync,
 ``os.replace``, fsync of the folder), so a reader only ever sees complete ``.csv`` files.
+Files are created owner-only (0600, personal data): the receiving side reads them as the
+gateway's own account (e.g. the SFTP login of the linkage folder).
 """
 
 from __future__ import annotations
