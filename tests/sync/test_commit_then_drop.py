@@ -17,7 +17,7 @@ from sync.gateway.server import RunningGateway
 from sync.gateway.store import GatewayStore
 from sync.mapping import build_payload, payload_to_json
 from sync.outbox import BACKOFF_CAP_SECONDS, deliver_due
-from sync.protocol import API_PREFIX, REPLAYED_HEADER
+from sync.protocol import API_PREFIX, REPLAYED_HEADER, DeviceCredentials
 from tests.sync.faultproxy import Fault, FaultProxy
 
 TIMEOUT_S = 0.3
@@ -58,12 +58,13 @@ def _finalized(store: DraftStore) -> str:
     ids=["dropped", "stalled-past-timeout", "trickled-past-timeout"],
 )
 def test_retry_after_a_lost_answer_yields_one_record_and_the_original_receipt(
-    fault: Fault, store: DraftStore, proxy: FaultProxy, gateway_store: GatewayStore
+    fault: Fault, store: DraftStore, proxy: FaultProxy, gateway_store: GatewayStore,
+    kiosk_credentials: DeviceCredentials,
 ) -> None:
     application_id = _finalized(store)
     now = dt.datetime.now(dt.UTC)
     proxy.push(fault)
-    with LinkageClient(proxy.url, timeout=TIMEOUT_S) as client:
+    with LinkageClient(proxy.url, credentials=kiosk_credentials, timeout=TIMEOUT_S) as client:
         first = deliver_due(store, client, now=now, rng=random.Random(0))
 
         # The gateway committed and answered; the device never saw the answer.
@@ -95,13 +96,14 @@ def test_retry_after_a_lost_answer_yields_one_record_and_the_original_receipt(
 
 
 def test_answers_lost_many_times_in_a_row_still_make_one_record(
-    store: DraftStore, proxy: FaultProxy, gateway_store: GatewayStore
+    store: DraftStore, proxy: FaultProxy, gateway_store: GatewayStore,
+    kiosk_credentials: DeviceCredentials,
 ) -> None:
     application_id = _finalized(store)
     now = dt.datetime.now(dt.UTC)
     proxy.push(Fault.commit_then_drop(), Fault.reset(after_bytes=5), Fault.commit_then_drop(),
                Fault.canned(502), Fault.commit_then_stall())
-    with LinkageClient(proxy.url, timeout=TIMEOUT_S) as client:
+    with LinkageClient(proxy.url, credentials=kiosk_credentials, timeout=TIMEOUT_S) as client:
         for attempt in range(6):
             report = deliver_due(store, client, now=now, rng=random.Random(attempt))
             now += dt.timedelta(seconds=BACKOFF_CAP_SECONDS + 1)

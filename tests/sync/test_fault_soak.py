@@ -31,6 +31,7 @@ from sync.gateway.server import RunningGateway
 from sync.gateway.store import GatewayStore
 from sync.mapping import build_payload, payload_to_json
 from sync.outbox import BACKOFF_CAP_SECONDS, deliver_due
+from sync.protocol import DeviceCredentials
 from tests.sync.faultproxy import Fault, FaultKind, FaultPlan, FaultProxy, describe
 
 SEED_ENV = "MADOGUCHI_SEED"  # set it to replay a failed run with the seed it printed
@@ -123,7 +124,7 @@ def _outbox_states(store: DraftStore) -> dict[str, int]:
 
 
 def _soak(count: int, store: DraftStore, gateway: RunningGateway,
-          gateway_store: GatewayStore) -> None:
+          gateway_store: GatewayStore, kiosk: DeviceCredentials) -> None:
     run_seed = seed()
     rng = random.Random(run_seed)
     ids = _finalize_many(store, count)
@@ -139,7 +140,7 @@ def _soak(count: int, store: DraftStore, gateway: RunningGateway,
     plan = soak_plan(random.Random(rng.randrange(2**32)))
     with FaultProxy(gateway.url, plan, script=script, hold_limit_s=30.0) as proxy:
         backoff = random.Random(rng.randrange(2**32))
-        with LinkageClient(proxy.url, timeout=TIMEOUT_S) as client:
+        with LinkageClient(proxy.url, credentials=kiosk, timeout=TIMEOUT_S) as client:
             while _outbox_states(store).keys() - {"done"}:
                 passes += 1
                 assert passes <= 40 * (count // 50 + 1), f"no progress; {SEED_ENV}={run_seed}"
@@ -176,12 +177,13 @@ def _soak(count: int, store: DraftStore, gateway: RunningGateway,
     assert not [t for t in threading.enumerate() if t.name.startswith("faultproxy")]
 
 
-def test_fault_soak(store: DraftStore, gateway: RunningGateway,
-                    gateway_store: GatewayStore) -> None:
-    _soak(200, store, gateway, gateway_store)
+def test_fault_soak(store: DraftStore, gateway: RunningGateway, gateway_store: GatewayStore,
+                    kiosk_credentials: DeviceCredentials) -> None:
+    _soak(200, store, gateway, gateway_store, kiosk_credentials)
 
 
 @pytest.mark.slow
 def test_fault_soak_thousand(store: DraftStore, gateway: RunningGateway,
-                             gateway_store: GatewayStore) -> None:
-    _soak(1000, store, gateway, gateway_store)
+                             gateway_store: GatewayStore,
+                             kiosk_credentials: DeviceCredentials) -> None:
+    _soak(1000, store, gateway, gateway_store, kiosk_credentials)

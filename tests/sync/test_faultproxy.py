@@ -16,7 +16,8 @@ from sync.client import LinkageClient
 from sync.errors import TransientError
 from sync.gateway.server import RunningGateway
 from sync.gateway.store import GatewayStore
-from sync.protocol import API_PREFIX, IDEMPOTENCY_KEY_HEADER, ApplicationPayload
+from sync.protocol import API_PREFIX, IDEMPOTENCY_KEY_HEADER, ApplicationPayload, DeviceCredentials
+from tests.sync.conftest import Bearer
 from tests.sync.faultproxy import Fault, FaultKind, FaultProxy, random_plan
 
 TIMEOUT_S = 0.3
@@ -30,9 +31,25 @@ def proxy(gateway: RunningGateway) -> Iterator[FaultProxy]:
 
 
 @pytest.fixture
-def http(proxy: FaultProxy) -> Iterator[httpx.Client]:
-    """A plain keep-alive httpx client on the proxy, with a short timeout."""
-    with httpx.Client(base_url=proxy.url, timeout=TIMEOUT_S) as client:
+def auth(bearer: Bearer, kiosk_credentials: DeviceCredentials) -> dict[str, str]:
+    """The kiosk's Authorization header (the token fetched from the gateway directly)."""
+    return bearer(kiosk_credentials)
+
+
+@pytest.fixture
+def http(proxy: FaultProxy, auth: dict[str, str]) -> Iterator[httpx.Client]:
+    """A plain keep-alive httpx client on the proxy, as the kiosk, with a short timeout."""
+    with httpx.Client(base_url=proxy.url, timeout=TIMEOUT_S, headers=auth) as client:
+        yield client
+
+
+@pytest.fixture
+def linkage(proxy: FaultProxy, kiosk_credentials: DeviceCredentials) -> Iterator[LinkageClient]:
+    """The real client on the proxy, its token already fetched (past any fault)."""
+    with LinkageClient(proxy.url, credentials=kiosk_credentials, timeout=TIMEOUT_S) as client:
+        client.token()
+        assert proxy.idle()
+        proxy.connections.clear()
         yield client
 
 
@@ -63,12 +80,13 @@ def test_passthrough_forwards_and_forces_one_request_per_connection(
 
 
 def test_reset_mid_body_sends_rst_and_nothing_is_stored(
-    proxy: FaultProxy, gateway_store: GatewayStore,
+    proxy: FaultProxy, gateway_store: GatewayStore, auth: dict[str, str],
     make_payload_json: Callable[..., dict[str, Any]],
 ) -> None:
     proxy.push(Fault.reset(after_bytes=40))
     body = httpx.Request("POST", f"{proxy.url}{SUBMIT}", json=make_payload_json()).content
     head = (f"POST {SUBMIT} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"Authorization: {auth['Authorization']}\r\n"
             f"Content-Length: {len(body)}\r\n\r\n").encode()
     with socket.create_connection(("127.0.0.1", int(proxy.url.rsplit(":", 1)[1]))) as raw:
         raw.settimeout(5)
@@ -87,12 +105,12 @@ def test_reset_mid_body_sends_rst_and_nothing_is_stored(
 
 
 def test_reset_fails_the_client_with_a_transient_error(
-    proxy: FaultProxy, gateway_store: GatewayStore, make_payload: Callable[..., ApplicationPayload],
+    proxy: FaultProxy, linkage: LinkageClient, gateway_store: GatewayStore,
+    make_payload: Callable[..., ApplicationPayload],
 ) -> None:
     proxy.push(Fault.reset(after_bytes=10))
-    with LinkageClient(proxy.url, timeout=TIMEOUT_S) as client, \
-            pytest.raises(TransientError) as caught:
-        client.submit(make_payload())
+    with pytest.raises(TransientError) as caught:
+        linkage.submit(make_payload())
     assert caught.value.status is None
     assert _only(proxy).reached_gateway
     assert gateway_store.applications() == []
@@ -115,12 +133,12 @@ def test_stall_reads_the_request_and_never_answers(
 
 
 def test_black_hole_reads_nothing_and_is_let_go_on_stop(
-    gateway: RunningGateway, gateway_store: GatewayStore,
+    gateway: RunningGateway, gateway_store: GatewayStore, auth: dict[str, str],
     make_payload_json: Callable[..., dict[str, Any]],
 ) -> None:
     proxy = FaultProxy(gateway.url, script=[Fault.black_hole()]).start()
     try:
-        with httpx.Client(base_url=proxy.url, timeout=TIMEOUT_S) as http, \
+        with httpx.Client(base_url=proxy.url, timeout=TIMEOUT_S, headers=auth) as http, \
                 pytest.raises(httpx.ReadTimeout):
             _post(http, make_payload_json())
         (connection,) = proxy.connections
@@ -185,16 +203,15 @@ def test_commit_then_no_answer(
 
 
 def test_canned_answer_never_reaches_the_gateway(
-    proxy: FaultProxy, make_payload: Callable[..., ApplicationPayload],
+    proxy: FaultProxy, linkage: LinkageClient, make_payload: Callable[..., ApplicationPayload],
     gateway_store: GatewayStore,
 ) -> None:
     proxy.push(Fault.canned(503), Fault.canned(429, b"{}", {"Retry-After": "7",
                                                              "Content-Type": "application/json"}))
-    with LinkageClient(proxy.url, timeout=TIMEOUT_S) as client:
-        with pytest.raises(TransientError) as unavailable:
-            client.submit(make_payload())
-        with pytest.raises(TransientError) as throttled:
-            client.submit(make_payload())
+    with pytest.raises(TransientError) as unavailable:
+        linkage.submit(make_payload())
+    with pytest.raises(TransientError) as throttled:
+        linkage.submit(make_payload())
     assert (unavailable.value.status, unavailable.value.retry_after) == (503, None)
     assert (throttled.value.status, throttled.value.retry_after) == (429, 7.0)
     assert proxy.idle()
@@ -220,11 +237,13 @@ def test_script_comes_first_then_the_plan_and_a_seed_replays_it(gateway: Running
 
 
 def test_stop_ends_held_connections_and_leaks_no_thread(
-    gateway: RunningGateway, make_payload_json: Callable[..., dict[str, Any]],
+    gateway: RunningGateway, auth: dict[str, str],
+    make_payload_json: Callable[..., dict[str, Any]],
 ) -> None:
     proxy = FaultProxy(gateway.url, script=[Fault.stall(), Fault.commit_then_stall(),
                                             Fault.black_hole()]).start()
-    clients = [httpx.Client(base_url=proxy.url, timeout=TIMEOUT_S) for _ in range(3)]
+    clients = [httpx.Client(base_url=proxy.url, timeout=TIMEOUT_S, headers=auth)
+               for _ in range(3)]
     try:
         for client in clients:
             with pytest.raises(httpx.ReadTimeout):
