@@ -223,7 +223,11 @@ FEED_PAGE_LIMIT = 100
 """Default and maximum page size of the status feed and the outbound feed."""
 
 ClientId = Annotated[str, StringConstraints(pattern=r"^[0-9A-Za-z]{32}$")]
-ReferenceCode = Annotated[str, StringConstraints(pattern=r"^[2-9A-HJ-NP-Z]{4}-?[2-9A-HJ-NP-Z]{4}$")]
+# The alphabet of desk.ids.new_reference_code: no 0/1/I/L/O/U, which people misread.
+_CODE_CHAR = "[2-9A-HJKMNP-TV-Z]"
+ReferenceCode = Annotated[
+    str, StringConstraints(pattern=rf"^{_CODE_CHAR}{{4}}-?{_CODE_CHAR}{{4}}$")
+]
 
 
 class ApplicationStatusCode(StrEnum):
