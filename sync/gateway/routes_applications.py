@@ -38,8 +38,17 @@ _OTHER_TENANT = "この端末の自治体以外の申請は送信できません
 
 
 def own_device_only(caller: Caller) -> str | None:
-    """The device filter for a caller: kiosks and desks see only what they submitted."""
+    """The device filter for reading one application: kiosks and desks see only their own.
+
+    A counter may look up any application of its tenant (the resident standing at it may
+    have started at a kiosk); the back office sees the whole tenant.
+    """
     return None if caller.mode in TENANT_WIDE_MODES else caller.device_id
+
+
+def feed_filter(caller: Caller) -> str | None:
+    """The device filter of the status feed: each device follows what it submitted itself."""
+    return None if caller.mode == "backoffice" else caller.device_id
 
 
 def _withdraw_filter(caller: Caller) -> str | None:
@@ -123,7 +132,7 @@ def build_router(context: GatewayContext) -> APIRouter:
         statuses = lifecycle.status_feed(
             context,
             tenant_code=caller.tenant_code,
-            device_id=own_device_only(caller),
+            device_id=feed_filter(caller),
             cursor=cursor,
             limit=limit,
             updated_since=updated_since,

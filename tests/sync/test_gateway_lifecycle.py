@@ -231,9 +231,11 @@ def test_only_the_submitting_device_or_a_counter_may_withdraw(
     assert codes(other_kiosk.status(application_id), 404) == []
     assert codes(other_kiosk.withdraw(application_id), 404) == []
     assert statuses(other_kiosk.feed()) == []
-    # A counter can, for the resident standing at it.
+    # A counter can, for the resident standing at it; its feed still lists only its own.
     assert one(counter.status(application_id)).status == "RECEIVED"
     assert one(counter.withdraw(application_id)).status == "WITHDRAWN"
+    assert statuses(counter.feed()) == []
+    assert [s.status for s in statuses(kiosk.feed())] == ["WITHDRAWN"]
 
 
 def test_feed_lists_this_devices_changes_by_seq(
