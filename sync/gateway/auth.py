@@ -275,8 +275,13 @@ def issue_token(
             if not names <= {s.value for s in allowed}:
                 raise _OAuthError(400, "invalid_scope")
             granted = frozenset(s for s in allowed if s.value in names)
-        # Expired tokens are useless; clearing them here keeps the table small without a job.
-        session.execute(delete(AccessToken).where(AccessToken.expires_at <= now))
+        # Expired tokens are useless; clearing this client's here keeps the table small
+        # without a job, and never makes two clients' requests wait on each other's rows.
+        session.execute(
+            delete(AccessToken).where(
+                AccessToken.client_id == device.client_id, AccessToken.expires_at <= now
+            )
+        )
         session.add(
             AccessToken(
                 token_sha256=token_digest(token),
