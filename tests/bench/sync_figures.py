@@ -4,9 +4,10 @@ Targets (issue 5, not asserted here): the outbox drains at ≥ 0.8 × the rate o
 keep-alive loop posting the same bodies to the same gateway; the client's peak memory during a
 10,000-application drain ≤ 300 MB; the gateway serves 50 concurrent devices with zero errors.
 
-The gateway runs in a thread of this process, on a fresh SQLite file for every run, so every
-submission is a real insert; every client runs in a child process (``tests.bench.sync_child``)
-so its memory is its own and it never competes with the gateway for one interpreter lock.
+The gateway runs as ``madoguchi gateway`` does (``sync.gateway.server.serve``) in its own
+process, on a fresh SQLite file for every run, so every submission is a real insert; every
+client runs in another child (``tests.bench.sync_child``), so its memory is its own and it never
+competes with the gateway for one interpreter lock.
 Every baseline runs in the same run, in alternating order.
 
 ``python -m tests.bench.sync_figures --drain 1000 --profile build/bench/prof`` runs just these
@@ -20,14 +21,18 @@ import json
 import os
 import secrets
 import shutil
+import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from tests.bench.figures import Figure
 from tests.bench.stats import NS_PER_MS, p95
@@ -41,8 +46,11 @@ DRAIN_SIZE_ENV = "MADOGUCHI_BENCH_DRAIN"
 LOAD_SIZE_ENV = "MADOGUCHI_BENCH_LOAD"
 DEFAULT_DRAIN = 10_000
 DEFAULT_LOAD = 2_000
+HOST = "127.0.0.1"
 MB = 1_000_000  # decimal megabytes: the larger number, so the 300 MB target is not flattered
 
+_GATEWAY_START_S = 20.0
+_GATEWAY_STOP_S = 10.0
 _ITEMS = list(ANSWERS_50.items())
 _CONSENT = "申請内容を市区町村の担当課へ送信することに同意します。"
 
@@ -148,28 +156,86 @@ def _copy_store(source: Path, target: Path) -> None:
 # -- the gateway and the children --------------------------------------------------------------
 
 
-@contextmanager
-def fresh_gateway(folder: Path, device_ids: list[str]) -> Iterator[tuple[str, str,
-                                                                        list[dict[str, Any]]]]:
-    """A gateway on a new SQLite file in this process, with one kiosk registered per device id.
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP) as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
 
-    Yields (base URL, database URL, credentials as JSON data, in the order of `device_ids`).
+
+def _serve(db_url: str) -> tuple[subprocess.Popen[bytes], str]:
+    """Start ``sync.gateway.server.serve`` (what ``madoguchi gateway`` runs) in a child."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from sync.gateway.server import serve; "
+                               "serve(sys.argv[1], int(sys.argv[2]), sys.argv[3])",
+         HOST, str(port), db_url],
+        cwd=ROOT, env=_child_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+    url = f"http://{HOST}:{port}"
+    deadline = time.monotonic() + _GATEWAY_START_S
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if httpx.get(f"{url}/health", timeout=1.0).status_code == 200:
+                return process, url
+        except httpx.TransportError:
+            pass
+        time.sleep(0.05)
+    _stop(process)
+    raise RuntimeError("bench gateway did not start")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()  # uvicorn finishes its requests and closes the database
+    try:
+        process.wait(_GATEWAY_STOP_S)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+    if process.stderr is not None:
+        process.stderr.close()
+
+
+@contextmanager
+def _gateway(db_url: str, in_thread: bool) -> Iterator[str]:
+    if in_thread:
+        from sync.gateway.server import start_in_thread
+
+        running = start_in_thread(db_url)
+        try:
+            yield running.url
+        finally:
+            running.stop()
+    else:
+        process, url = _serve(db_url)
+        try:
+            yield url
+        finally:
+            _stop(process)
+
+
+@contextmanager
+def fresh_gateway(folder: Path, device_ids: list[str], *,
+                  in_thread: bool = False) -> Iterator[tuple[str, str, list[dict[str, Any]]]]:
+    """A gateway serving a new SQLite file, with one kiosk registered per device id.
+
+    By default in its own process, as in production (``madoguchi gateway``): it never shares
+    an interpreter with the client under measurement, nor with this process. `in_thread`
+    serves from a thread of this process instead (``start_in_thread``, as the tests do):
+    quicker to start, for the tiny-size tests.
+
+    Yields (base URL, database path, credentials as JSON data, in the order of `device_ids`).
     """
     from sync.gateway.admin import add_device
-    from sync.gateway.server import start_in_thread
 
     db_path = folder / f"gateway-{secrets.token_hex(4)}.db"
     db_url = f"sqlite:///{db_path}"
-    running = start_in_thread(db_url)
-    try:
+    with _gateway(db_url, in_thread) as url:
         credentials = [
             add_device(db_url, tenant_code=TENANT, mode="kiosk",
                        device_id=device_id).model_dump(mode="json")
             for device_id in device_ids
         ]
-        yield running.url, str(db_path), credentials
-    finally:
-        running.stop()
+        yield url, str(db_path), credentials
 
 
 def received_count(db_path: str) -> int:
@@ -185,13 +251,17 @@ def received_count(db_path: str) -> int:
     return int(count)
 
 
-def run_child(spec: dict[str, Any]) -> dict[str, Any]:
-    """Run one client in a fresh interpreter; return its JSON result."""
+def _child_env() -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return env
+
+
+def run_child(spec: dict[str, Any]) -> dict[str, Any]:
+    """Run one client in a fresh interpreter; return its JSON result."""
     process = subprocess.run(
         [sys.executable, "-m", "tests.bench.sync_child"], input=json.dumps(spec),
-        capture_output=True, text=True, cwd=ROOT, env=env, check=False,
+        capture_output=True, text=True, cwd=ROOT, env=_child_env(), check=False,
     )
     if process.returncode != 0:
         raise RuntimeError(f"bench child '{spec['mode']}' failed "
@@ -208,8 +278,8 @@ def drain_size() -> int:
     return int(os.environ.get(DRAIN_SIZE_ENV, DEFAULT_DRAIN))
 
 
-def drain(count: int | None = None, rounds: int = 2,
-          profile_dir: Path | None = None) -> dict[str, Figure]:
+def drain(count: int | None = None, rounds: int = 2, profile_dir: Path | None = None,
+          in_thread: bool = False) -> dict[str, Figure]:
     """Drain a queue of finalized applications through the real outbox vs. the bare loop.
 
     Each round runs both sides, each against its own fresh gateway, the order swapped every
@@ -227,7 +297,8 @@ def drain(count: int | None = None, rounds: int = 2,
         common = {"key_hex": key.hex(), "key_id": key_id}
         for n in range(rounds):
             for side in ("drain", "bare") if n % 2 == 0 else ("bare", "drain"):
-                with fresh_gateway(folder, [DRAIN_DEVICE]) as (url, db_path, credentials):
+                with fresh_gateway(folder, [DRAIN_DEVICE], in_thread=in_thread) as (
+                        url, db_path, credentials):
                     spec: dict[str, Any] = {**common, "mode": side, "url": url,
                                             "credentials": credentials[0],
                                             "expected": count}
@@ -271,8 +342,8 @@ def load_size() -> int:
     return int(os.environ.get(LOAD_SIZE_ENV, DEFAULT_LOAD))
 
 
-def gateway_load(devices: int = 50, submissions: int | None = None,
-                 rounds: int = 2) -> dict[str, Figure]:
+def gateway_load(devices: int = 50, submissions: int | None = None, rounds: int = 2,
+                 in_thread: bool = False) -> dict[str, Figure]:
     """The same number of submissions from `devices` devices at once vs. from one device.
 
     Each simulated device has its own credentials, token and keep-alive connection; each run
@@ -285,7 +356,8 @@ def gateway_load(devices: int = 50, submissions: int | None = None,
         for n in range(rounds):
             for size in (devices, 1) if n % 2 == 0 else (1, devices):
                 ids = [f"KIOSK-BENCH-{d:02d}" for d in range(1, size + 1)]
-                with fresh_gateway(folder, ids) as (url, db_path, credentials):
+                with fresh_gateway(folder, ids, in_thread=in_thread) as (url, db_path,
+                                                                          credentials):
                     result = run_child({"mode": "load", "url": url, "devices": credentials,
                                         "submissions": submissions})
                     held = received_count(db_path)
@@ -335,15 +407,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--devices", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--skip-load", action="store_true")
+    parser.add_argument("--in-thread", action="store_true",
+                        help="serve the gateway from a thread of this process (start_in_thread)")
     parser.add_argument("--profile", type=Path, default=None,
                         help="folder for cProfile data of the first round's drain and bare loop")
     args = parser.parse_args(argv)
     if args.profile is not None:
         args.profile.mkdir(parents=True, exist_ok=True)
         args.profile = args.profile.resolve()
-    measured = drain(args.drain, rounds=args.rounds, profile_dir=args.profile)
+    measured = drain(args.drain, rounds=args.rounds, profile_dir=args.profile,
+                     in_thread=args.in_thread)
     if not args.skip_load:
-        measured.update(gateway_load(args.devices, args.load, rounds=args.rounds))
+        measured.update(gateway_load(args.devices, args.load, rounds=args.rounds,
+                                     in_thread=args.in_thread))
     print(_table({name: _entry(*fig) for name, fig in measured.items()}))
     if args.profile is not None:
         for side in ("drain", "bare"):

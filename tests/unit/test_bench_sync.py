@@ -6,6 +6,9 @@ import math
 import secrets
 from pathlib import Path
 
+import httpx
+import pytest
+
 from desk.ids import new_ulid
 from desk.store.drafts import DraftStore
 from desk.store.keys import MemoryKeyStore
@@ -47,7 +50,7 @@ def test_bench_queue_holds_the_bodies_the_bare_loop_posts(tmp_path: Path) -> Non
 
 
 def test_bench_drain_reports_outbox_and_bare_loop() -> None:
-    figures = sync_figures.drain(count=8, rounds=1)
+    figures = sync_figures.drain(count=8, rounds=1, in_thread=True)
 
     rate, unit, bare_rate = figures["sync_drain_rate"]
     assert unit == "apps/s" and rate > 0 and bare_rate is not None and bare_rate > 0
@@ -58,7 +61,8 @@ def test_bench_drain_reports_outbox_and_bare_loop() -> None:
 
 
 def test_bench_gateway_load_reports_many_devices_and_one() -> None:
-    figures = sync_figures.gateway_load(devices=3, submissions=9, rounds=1)
+    figures = sync_figures.gateway_load(devices=3, submissions=9, rounds=1,
+                                          in_thread=True)
 
     throughput, unit, single = figures["sync_gateway_3_devices_throughput"]
     assert unit == "req/s" and throughput > 0 and single is not None and single > 0
@@ -66,3 +70,22 @@ def test_bench_gateway_load_reports_many_devices_and_one() -> None:
     assert unit == "ms" and latency > 0 and single_latency is not None
     assert not math.isnan(single_latency)
     assert figures["sync_gateway_3_devices_errors"] == (0.0, "count", 0.0)
+
+
+def test_bench_gateway_process_serves_registered_devices(tmp_path: Path) -> None:
+    application_id = new_ulid()
+    body = sync_figures.wire_body(application_id, "KIOSK-BENCH", 0)
+
+    with sync_figures.fresh_gateway(tmp_path, ["KIOSK-BENCH"]) as (url, db_path, credentials):
+        with httpx.Client(base_url=url) as http:
+            token = http.post("/oauth2/token", data={"grant_type": "client_credentials"},
+                              auth=(credentials[0]["client_id"],
+                                    credentials[0]["client_secret"])).json()["access_token"]
+            answer = http.post("/madoguchi/v1/applications", content=body,
+                               headers={"Authorization": f"Bearer {token}",
+                                        "Idempotency-Key": application_id,
+                                        "Content-Type": "application/json"})
+        assert answer.status_code == 201
+        assert sync_figures.received_count(db_path) == 1
+    with pytest.raises(httpx.TransportError):  # stopped with the block
+        httpx.get(f"{url}/health", timeout=1.0)
