@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import re
-import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,9 +11,11 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import create_engine, inspect
 
 from sync.gateway.admin import AdminError, add_device, disable_device
 from sync.gateway.app import create_app
+from sync.gateway.models import Base
 from sync.gateway.server import RunningGateway, start_in_thread
 from sync.protocol import API_PREFIX, SCOPES_BY_MODE, DeviceCredentials, TokenResponse
 from tests.sync.conftest import Bearer
@@ -253,15 +254,19 @@ def test_secrets_and_tokens_are_stored_as_digests_only(
     gateway: RunningGateway, kiosk_credentials: DeviceCredentials
 ) -> None:
     token = token_response(gateway.url, kiosk_credentials).json()["access_token"]
-    database = Path(gateway.db_url.removeprefix("sqlite:///"))
-    with sqlite3.connect(database) as connection:
-        connection.execute("PRAGMA wal_checkpoint(FULL)")
-    contents = b"".join(
-        path.read_bytes() for path in database.parent.glob(database.name + "*")
-    )
-    assert kiosk_credentials.client_id.encode() in contents
-    assert kiosk_credentials.client_secret.encode() not in contents
-    assert token.encode() not in contents
+    engine = create_engine(gateway.db_url)
+    try:
+        with engine.connect() as connection:
+            dump = repr([
+                connection.execute(table.select()).all()
+                for table in Base.metadata.sorted_tables
+                if inspect(connection).has_table(table.name)
+            ])
+    finally:
+        engine.dispose()
+    assert kiosk_credentials.client_id in dump
+    assert kiosk_credentials.client_secret not in dump
+    assert token not in dump
 
 
 def test_meta_says_who_the_caller_is(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,10 +20,9 @@ PayloadJson = Callable[..., dict[str, Any]]
 
 
 @pytest.fixture
-def workers(tmp_path: Path) -> Iterator[list[RunningGateway]]:
-    """Two gateway servers (each its own app, engine and pool) on one SQLite file."""
-    url = f"sqlite:///{tmp_path / 'shared.db'}"
-    running = [start_in_thread(url), start_in_thread(url)]
+def workers(gateway_db_url: str) -> Iterator[list[RunningGateway]]:
+    """Two gateway servers (each its own app, engine and pool) on one database."""
+    running = [start_in_thread(gateway_db_url), start_in_thread(gateway_db_url)]
     try:
         yield running
     finally:
