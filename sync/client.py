@@ -335,6 +335,8 @@ class LinkageClient:
             TransientError: The token endpoint could not be reached or failed (retry later).
         """
         cached = self._token
+        # A monotonic clock ignores wall-clock jumps; it may also stand still while a laptop
+        # sleeps, and then the gateway's 401 on the stale token gets a fresh one (`_call`).
         if cached is not None and self._clock() < cached.refresh_at:
             return cached.value
         self._token = None
