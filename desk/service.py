@@ -199,6 +199,25 @@ class DeskService:
         self._own.add(moved.id)
         return moved
 
+    def adopt_handoff(self, procedure_ids: Sequence[str], answers: dict[str, Any], *,
+                      position: str, source_device: str, source_draft: str) -> DraftSummary:
+        """Take over a visit a kiosk or desk handed off through the gateway (by its code).
+
+        The answers become a new draft at this desk (the kiosk's draft stays there, so its
+        application id is never reused), audited as a take-over naming the source by ids.
+        """
+        self._require(Action.TAKE_OVER)
+        self._check_answers(answers)
+        draft = self.store.create(procedure_ids, mode=self.actor.mode,
+                                  desk_id=self.actor.desk_id, position=position,
+                                  actor=self.actor.audit_name)
+        self._own.add(draft.id)
+        saved = self.store.save(draft.id, answers, position, procedure_ids)
+        self.store.audit_log().append(
+            actor=self.actor.audit_name, action="draft.taken_over", subject=draft.id,
+            detail={"from_device": source_device, "from_draft": source_draft})
+        return saved
+
     def reveal_mynumber(self, draft_id: str) -> None:
         """Record that a staff member revealed a stored 個人番号 (the UI then unmasks it)."""
         self._require(Action.REVEAL_MYNUMBER)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from typing import Any
 
 from desk.catalog.model import Catalog
+from desk.errors import DeskError
 from desk.interview.engine import CHECKLIST, REVIEW, Interview, StepOutcome
 from desk.policy import Action
 from desk.service import DeskService
@@ -71,6 +73,30 @@ class VisitSession:
         )
         self.draft = summary
         return self.interview
+
+    def take_over_handoff(self, procedure_ids: Sequence[str], answers: dict[str, Any], *,
+                          source_device: str, source_draft: str) -> Interview:
+        """Open a visit handed off by a kiosk or desk as a new draft here (counter staff).
+
+        Procedures this catalog does not have are left out; none left is ``draft.code_unknown``.
+        """
+        known = tuple(p for p in procedure_ids if p in self._catalog.procedures)
+        if not known:
+            raise DeskError("draft.code_unknown")
+        interview = Interview(self._catalog, procedure_ids=known, answers=answers)
+        self.draft = self.service.adopt_handoff(
+            known, interview.answers, position=interview.position,
+            source_device=source_device, source_draft=source_draft)
+        self.interview = interview
+        return interview
+
+    def handoff(self) -> tuple[DraftSummary, list[str], dict[str, Any]] | None:
+        """The open draft, its procedures and answers, to hand off to a counter (None: no
+        visit open)."""
+        if self.draft is None or self.interview is None:
+            return None
+        procedures = [p.id for p in self.interview.procedures]
+        return self.draft, procedures, copy.deepcopy(self.interview.answers)
 
     def resumable(self) -> list[DraftSummary]:
         """Unfinished drafts of this desk whose procedures and event the catalog still has."""

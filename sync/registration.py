@@ -9,6 +9,7 @@ gateway builds its client here, from the device configuration and that sealed se
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -128,3 +129,36 @@ def open_client(config: DeviceConfig, engine: Engine, keys: KeyStore, *,
     return LinkageClient(config.gateway_url, credentials=credentials, timeout=timeout,
                          ca_bundle=Path(config.ca_bundle) if config.ca_bundle else None,
                          transport=transport)
+
+
+def register_at_local_gateway(profile: Path, config: DeviceConfig, keys: KeyStore,
+                              gateway_db: str) -> DeviceConfig:
+    """Create the device at a gateway whose database is at hand (the demo, screenshots).
+
+    A device whose sealed secret is already in the store keeps it; otherwise the gateway
+    issues new credentials (replacing any earlier ones for this device id).
+
+    Args:
+        profile: The profile folder (the store file lives in it).
+        config: The device configuration; its ``client_id`` is used if the secret is there.
+        keys: The device key store.
+        gateway_db: The gateway's database URL.
+
+    Returns:
+        The configuration with the client id of the credentials in use.
+    """
+    from desk.config import STORE_FILE
+    from desk.enrolment import seal_registration
+    from desk.store.drafts import DraftStore
+    from sync.gateway.admin import add_device  # the gateway extra: imported only here
+
+    store = DraftStore(profile / STORE_FILE, keys)
+    try:
+        if stored_credentials(config, store.engine, keys) is not None:
+            return config
+        credentials = add_device(gateway_db, tenant_code=config.tenant_code, mode=config.mode,
+                                 device_id=config.device_id, replace=True)
+        seal_registration(store, keys, registration_of(credentials))
+    finally:
+        store.close()
+    return replace(config, client_id=credentials.client_id)

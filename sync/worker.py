@@ -22,11 +22,13 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from desk.catalog.bundle import load_trusted_keys, trusted_key_folders
 from desk.config import STORE_FILE, DeviceConfig
 from desk.store.database import read_unit
 from desk.store.drafts import IN_FLIGHT, NEEDS_ATTENTION, PENDING, DraftStore
 from desk.store.keys import KeyStore
 from desk.store.models import DraftRow, OutboxRow
+from sync.catalog_update import update_catalog
 from sync.client import LinkageClient
 from sync.errors import RejectedError, SyncError, TlsError
 from sync.outbox import DeliveryReport, StopReason, deliver_due, poll_status
@@ -455,8 +457,18 @@ def device_worker(
     def open_client(store: DraftStore) -> LinkageClient | None:
         return open_client_for(device, store.engine, keys, timeout=timeout, transport=transport)
 
+    clock: Callable[[], dt.datetime] = options.get("clock", _utc_now)
+    trusted, problems = load_trusted_keys(trusted_key_folders(profile))
+    for problem in problems:
+        log.warning("catalog key skipped: %s", problem.message_id)
+
+    def catalog_step(client: LinkageClient) -> str:
+        # Installed bundles take effect at the next start (the app never swaps the catalog
+        # under an open visit).
+        return update_catalog(client, profile, trusted, clock()).outcome
+
     return SyncWorker(open_store, open_client, on_report=on_report, on_state=on_state,
-                      poll_status=poll_status, **options)
+                      poll_status=poll_status, update_catalog=catalog_step, **options)
 
 
 __all__ = [

@@ -2,36 +2,39 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
-from desk.catalog.loader import load_catalog
+from desk.catalog.bundle import load_active_catalog
 from desk.config import STORE_FILE, DeviceConfig
 from desk.errors import DeskError
 from desk.store.keys import KeyStore
-from sync.client import LinkageClient
 from ui.main_window import MainWindow, Services
 from ui.theme import Theme, apply_theme, load_fonts
+
+log = logging.getLogger(__name__)
 
 
 def build_services(profile_dir: Path, device: DeviceConfig, keys: KeyStore | None, *,
                    key_problem: DeskError | None = None) -> Services:
-    """Load the catalog and wire the store path, key store and gateway client factory.
+    """Load the active catalog and wire the store path, key store and the device's gateway.
 
-    `keys=None` (with `key_problem` saying why, e.g. ``store.no_keyring``) starts the app
-    with drafts off: it says so, and staff can unlock the keyring or type the passphrase.
+    The catalog is the newest verified bundle installed by catalog updates, else the shipped
+    one. Sending needs the device registered with a gateway (its client secret sealed in the
+    store): without that the window runs with sending off and says so; drafts are still
+    saved. `keys=None` (with `key_problem` saying why, e.g. ``store.no_keyring``) starts the
+    app with drafts off: it says so, and staff can unlock the keyring or type the passphrase.
     """
-    gateway_url = device.gateway_url
-    factory: Callable[[], LinkageClient] | None = None
-    if gateway_url:
-        def factory() -> LinkageClient:
-            return LinkageClient(gateway_url)
+    active = load_active_catalog(profile_dir, dt.datetime.now(dt.UTC))
+    for problem in active.problems:
+        log.warning("catalog problem: %s", problem.message_id)
     return Services(
-        catalog=load_catalog(), device=device, store_path=profile_dir / STORE_FILE,
-        keys=keys, client_factory=factory, key_problem=key_problem,
+        catalog=active.catalog, device=device, store_path=profile_dir / STORE_FILE,
+        keys=keys, key_problem=key_problem,
     )
 
 

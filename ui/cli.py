@@ -77,32 +77,19 @@ def _demo_registration(profile: Path, keys: KeyStore, gateway_db: str,
     """Create the demo device at the demo gateway, so the demo really sends.
 
     The gateway listens on a new port each run, but its database stays in the profile: the
-    device is registered once and its sealed secret reused; a profile whose secret is gone
-    gets new credentials. A counter demo also finds the demo registry's fake residents.
+    device is registered once and its sealed secret reused. A counter demo also finds the
+    demo registry's fake residents.
     """
     import dataclasses
 
-    from desk.config import STORE_FILE
-    from desk.enrolment import seal_registration
-    from desk.store.drafts import DraftStore
-    from sync.gateway.admin import add_device
-    from sync.registration import registration_of, stored_credentials
+    from sync.registration import register_at_local_gateway
 
     try:
         client_id = DeviceConfig.load(profile).client_id
     except DeskError:
         client_id = None
-    store = DraftStore(profile / STORE_FILE, keys)
-    try:
-        device = dataclasses.replace(device, client_id=client_id)
-        if stored_credentials(device, store.engine, keys) is None:
-            credentials = add_device(gateway_db, tenant_code=device.tenant_code,
-                                     mode=device.mode, device_id=device.device_id,
-                                     replace=True)
-            seal_registration(store, keys, registration_of(credentials))
-            device = dataclasses.replace(device, client_id=credentials.client_id)
-    finally:
-        store.close()
+    device = register_at_local_gateway(profile, dataclasses.replace(device, client_id=client_id),
+                                       keys, gateway_db)
     if device.mode == "counter":
         from sync.gateway.registry import seed_demo_registry
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
@@ -32,6 +33,7 @@ from desk.catalog.model import Catalog
 from desk.catalog.text import strip_ruby
 from desk.config import DeviceConfig
 from desk.errors import DeskError, KeyUnavailableError, StoreError
+from desk.ids import normalize_reference_code
 from desk.interview.engine import Interview, StepOutcome
 from desk.policy import Action, PolicyError, Role, allowed
 from desk.service import Actor, DeskService
@@ -42,9 +44,18 @@ from desk.store.drafts import READY, DraftStore, DraftSummary
 from desk.store.keys import KeyStore, open_key_store
 from desk.store.retention import RetentionReport, RetentionSchedule, apply_retention
 from desk.visit import VisitSession, mynumber_items
-from sync.client import LinkageClient
-from sync.mapping import build_payload, payload_to_json
-from sync.outbox import DeliveryReport, deliver_due
+from sync.errors import RejectedError
+from sync.mapping import audit_head_of, build_payload, payload_to_json
+from sync.protocol import Handoff, HandoffRequest
+from sync.registration import open_client
+from sync.worker import (
+    OutboxOverview,
+    SyncReport,
+    SyncState,
+    SyncWorker,
+    device_worker,
+    outbox_overview,
+)
 from ui.catalog_text import plain
 from ui.i18n import _, set_language
 from ui.messages import DRAFTS_OFF, drafts_off_reason, error_text
@@ -61,7 +72,7 @@ from ui.screens.review import ReviewPage
 from ui.screens.saved import SavedPage
 from ui.screens.sign_in import LockPage, SignInPage
 from ui.screens.store_problem import StoreProblemPage
-from ui.tasks import TaskContext, TaskRunner
+from ui.tasks import CallbackBridge, TaskContext, TaskRunner
 from ui.theme import Theme, apply_theme, restyle_tree
 from ui.widgets.idle import IdleWatcher
 from ui.widgets.scrub import clear_clipboard
@@ -69,7 +80,7 @@ from ui.widgets.top_bar import TopBar
 
 log = logging.getLogger(__name__)
 
-RETRY_INTERVAL_MS = 30_000  # how often waiting applications are offered to the gateway again
+CONFIRM_WAIT_MS = 15_000  # after sending, the confirmation waits this long for the gateway
 RETENTION_INTERVAL_S = 3600.0  # security.md: retention runs at start and hourly
 COUNTDOWN_TICK_MS = 1000
 
@@ -96,19 +107,21 @@ class Services:
     """What the window needs from the layers below, built once by the app bootstrap.
 
     `keys` is None when the device key cannot be opened; `key_problem` says why, and the
-    window runs with drafts off (nothing saved, nothing sent) until staff fix it.
+    window runs with drafts off (nothing saved, nothing sent) until staff fix it. Sending
+    needs the device registered with its gateway (`DeviceConfig.registered`); otherwise
+    sending is off and drafts are still saved.
     """
 
     catalog: Catalog
     device: DeviceConfig
     store_path: Path
     keys: KeyStore | None
-    client_factory: Callable[[], LinkageClient] | None
     key_problem: DeskError | None = None
     kdf: KdfParams | None = None  # cost of new PIN hashes (None: the default)
     idle: IdleTimes = field(default_factory=IdleTimes)
     retention_interval_s: float | None = RETENTION_INTERVAL_S  # None: retention off (tests)
     clock: Callable[[], dt.datetime] = field(default=_utc_now)  # tests move it
+    sync_options: dict[str, Any] = field(default_factory=dict)  # SyncWorker settings (tests)
 
     def actor(self, role: Role = Role.RESIDENT, login: str | None = None) -> Actor:
         """The actor of this device for a role (the kiosk's resident unless signed in)."""
@@ -123,18 +136,42 @@ class Services:
                               profile_name=self.device.device_id)
 
 
-def send_waiting(
-    store_path: Path, keys: KeyStore, client_factory: Callable[[], LinkageClient]
-) -> Callable[[TaskContext], DeliveryReport]:
-    """Build the background task that sends every due application (own store, own client)."""
+def push_handoff(device: DeviceConfig, store_path: Path, keys: KeyStore,
+                 request: HandoffRequest) -> Callable[[TaskContext], bool]:
+    """Build the background task that hands a saved visit to the gateway (own store, client).
 
-    def work(context: TaskContext) -> DeliveryReport:
+    Returns False when sending is off (no credentials): nothing was sent.
+    """
+
+    def work(context: TaskContext) -> bool:
         store = DraftStore(store_path, keys)
         try:
-            with client_factory() as client:
-                return deliver_due(store, client)
+            client = open_client(device, store.engine, keys)
         finally:
             store.close()
+        if client is None:
+            return False
+        with client:
+            client.push_handoff(request)
+        return True
+
+    return work
+
+
+def pick_up_handoff(device: DeviceConfig, store_path: Path, keys: KeyStore,
+                    code: str) -> Callable[[TaskContext], Handoff | None]:
+    """Build the background task that fetches a handed-off visit by its reference code."""
+
+    def work(context: TaskContext) -> Handoff | None:
+        store = DraftStore(store_path, keys)
+        try:
+            client = open_client(device, store.engine, keys)
+        finally:
+            store.close()
+        if client is None:
+            return None
+        with client:
+            return client.pick_up_handoff(code)
 
     return work
 
@@ -240,7 +277,12 @@ class MainWindow(QMainWindow):
         self.service: DeskService | None = None
         self.visit: VisitSession | UnsavedVisit = UnsavedVisit(services.catalog)
         self._build_session(self.actor)
-        self._sending = False
+        self.sync_bridge = CallbackBridge()
+        self.sync_worker: SyncWorker | None = None
+        self.sync_state = SyncState.SENDING_OFF
+        self.sync_report: SyncReport | None = None
+        self._awaiting: str | None = None  # the application the declaration page waits for
+        self._picking_up: str | None = None  # a reference code being fetched from the gateway
         self._session_active = False  # a resident's visit reached a draft since the last wipe
         self._problem_seen = False
         self._offer: tuple[str | None, str | None] = (None, None)  # (event id, procedure id)
@@ -260,6 +302,13 @@ class MainWindow(QMainWindow):
         self.banner.setProperty("role", "error")
         self.banner.setContentsMargins(24, 8, 24, 8)
         layout.addWidget(self.banner)
+        # For signed-in staff: where sending stands (counts only, never whose application).
+        self.sync_status = QLabel(central)
+        self.sync_status.setWordWrap(True)
+        self.sync_status.setProperty("role", "help")
+        self.sync_status.setContentsMargins(24, 4, 24, 4)
+        self.sync_status.hide()
+        layout.addWidget(self.sync_status)
         self.stack = QStackedWidget(central)
         layout.addWidget(self.stack, 1)
         self.setCentralWidget(central)
@@ -321,11 +370,10 @@ class MainWindow(QMainWindow):
             p for p in services.catalog.procedures.values()
             if services.device.mode in p.channels
         ])
-        self.retry_timer = QTimer(self)
-        self.retry_timer.setInterval(RETRY_INTERVAL_MS)
-        self.retry_timer.timeout.connect(self._send_waiting_in_background)
-        if services.client_factory is not None:
-            self.retry_timer.start()
+        self.confirm_timer = QTimer(self)
+        self.confirm_timer.setSingleShot(True)
+        self.confirm_timer.timeout.connect(self._on_confirm_timer_timeout)
+        self._start_sync()
         self.retention: RetentionSchedule | None = None
         if services.retention_interval_s is not None:
             self.retention = RetentionSchedule(
@@ -410,6 +458,7 @@ class MainWindow(QMainWindow):
         for page in self._pages():
             page.retranslate_ui()
         self._update_banner()
+        self._update_sync_status()
         self._update_progress()
         restyle_tree(self, self.theme)
 
@@ -698,6 +747,7 @@ class MainWindow(QMainWindow):
         self.account = account
         self._build_session(self.services.actor(account.role, account.login))
         self.sign_in.reset(has_accounts=True)
+        self._update_sync_status()
         self.show_home()
 
     def sign_out(self) -> None:
@@ -707,6 +757,7 @@ class MainWindow(QMainWindow):
         self._pending_pin_change = None
         self._lock_return, self._held_unsaved = None, None
         self._build_session(self.services.actor())
+        self._update_sync_status()
         self._show_sign_in()
 
     # -- drafts off -------------------------------------------------------------------------
@@ -732,6 +783,7 @@ class MainWindow(QMainWindow):
         self._build_session(self.actor)
         self._update_banner()
         self._schedule_retention()
+        self._start_sync()
         log.info("device key opened: drafts are saved again")
         self.show_start()
 
@@ -856,6 +908,8 @@ class MainWindow(QMainWindow):
             return
         except DeskError as error:
             log.info("reference code refused: %s", error.message_id)
+            if error.message_id == "draft.code_unknown" and self._pick_up_handoff(code):
+                return
             self.resume_code.show_message(error_text(error))
             return
         self._session_active = True
@@ -865,6 +919,7 @@ class MainWindow(QMainWindow):
         draft = self.visit.draft
         if draft is None:
             return
+        self._push_handoff()
         self.saved.show_code(draft.reference_code)
         self._set_page(self.saved)
         self.saved.next_button.setFocus(Qt.FocusReason.OtherFocusReason)
@@ -932,39 +987,198 @@ class MainWindow(QMainWindow):
         if interview is None or draft is None:  # drafts off: sending is off too
             return
         if draft.status == READY:  # already finalized (a second press): only send again
-            self._send_waiting_in_background()
+            self.declaration.set_busy(True)
+            self._await_delivery(draft.id)
             return
         data = interview.procedure_data()
-        payload = build_payload(
-            application_id=draft.id,
-            procedures=[(p.id, p.form_version, d) for p, d in data],
-            device=self.services.device, captured_at=dt.datetime.now(dt.UTC),
-            consent_purpose="\n".join(strip_ruby(p.declaration.raw("ja")) for p, _data in data),
-        )
-        if not self._guard(lambda: self.visit.finalize(payload_to_json(payload))):
+        store = self.store
+
+        def freeze() -> None:
+            payload = build_payload(
+                application_id=draft.id,
+                procedures=[(p.id, p.form_version, d) for p, d in data],
+                device=self.services.device, captured_at=dt.datetime.now(dt.UTC),
+                consent_purpose="\n".join(strip_ruby(p.declaration.raw("ja"))
+                                          for p, _data in data),
+                # The device's audit chain head travels with the application (security.md).
+                audit_head=audit_head_of(store) if store is not None else None,
+            )
+            self.visit.finalize(payload_to_json(payload))
+
+        if not self._guard(freeze):
             self.declaration.status.setText(self.question.banner.text())
             return
         self.declaration.set_busy(True)
         self._update_session_bar()
-        if not self._send_waiting_in_background():
-            self._on_sent(None)
+        self._await_delivery(draft.id)
 
-    def _send_waiting_in_background(self) -> bool:
-        """Start a send pass off the GUI thread unless one runs; False if sending is off."""
-        factory, keys = self.services.client_factory, self.services.keys
-        if factory is None or keys is None or self.store is None:
-            return False
-        if self._sending:
-            return True
-        self._sending = True
-        self.tasks.run(
-            send_waiting(self.services.store_path, keys, factory),
-            on_done=self._on_sent, on_error=self._on_send_failed,
+    # -- sending ----------------------------------------------------------------------------
+
+    def _start_sync(self) -> None:
+        """Start the sync worker once drafts are on and the device is registered."""
+        keys, device = self.services.keys, self.services.device
+        if self.sync_worker is not None or keys is None or self.store is None:
+            self._update_sync_status()
+            return
+        if not device.registered:
+            log.info("sending is off: the device is not registered with a gateway")
+            self._update_sync_status()
+            return
+        self.sync_worker = device_worker(
+            self.services.store_path.parent, device, keys,
+            on_report=self.sync_bridge.forward(self._on_sync_report),
+            on_state=self.sync_bridge.forward(self._on_sync_state),
+            **self.services.sync_options,
         )
+        self.sync_state = SyncState.STARTING
+        self.sync_worker.start()
+        self._update_sync_status()
+
+    def _await_delivery(self, application_id: str) -> None:
+        """Wake the worker and show the confirmation once it tried this application (or
+        cannot send now); the application is safe in the outbox either way."""
+        worker = self.sync_worker
+        if worker is None:
+            self._on_sent()
+            return
+        self._awaiting = application_id
+        self.confirm_timer.start(CONFIRM_WAIT_MS)
+        worker.wake()
+
+    def _on_sync_state(self, state: SyncState) -> None:
+        self.sync_state = state
+        self._update_sync_status()
+
+    def _on_sync_report(self, report: SyncReport) -> None:
+        self.sync_report = report
+        self.sync_state = report.state
+        self._update_sync_status()
+        awaiting = self._awaiting
+        if awaiting is not None and (report.mentions(awaiting) or report.state in (
+                SyncState.OFFLINE, SyncState.CREDENTIALS_REFUSED, SyncState.GATEWAY_UNTRUSTED,
+                SyncState.SENDING_OFF)):
+            self._on_sent()
+
+    def _on_confirm_timer_timeout(self) -> None:
+        log.info("no answer from the gateway yet: the application waits in the outbox")
+        self._on_sent()
+
+    def _update_sync_status(self) -> None:
+        """Staff see where sending stands; residents never see anything alarming."""
+        shown = self.account is not None and self.drafts_on
+        self.sync_status.setVisible(shown)
+        if not shown:
+            self.sync_status.setText("")
+            return
+        overview = self._sync_overview()
+        parts = [_("Waiting to be sent: {waiting}. Needs attention: {attention}.",
+                   waiting=overview.waiting, attention=overview.needs_attention)]
+        state = self.sync_state if self.sync_worker is not None else SyncState.SENDING_OFF
+        if state is SyncState.SENDING_OFF:
+            parts.append(_("Sending is off: this device is not registered with the gateway. "
+                           "Answers are still saved."))
+        elif state is SyncState.OFFLINE:
+            parts.append(_("The gateway cannot be reached. Applications wait here and are "
+                           "sent automatically."))
+        elif state is SyncState.CREDENTIALS_REFUSED:
+            parts.append(_("The gateway refused this device. Applications wait here; ask the "
+                           "administrator to register the device again."))
+        elif state is SyncState.GATEWAY_UNTRUSTED:
+            parts.append(_("The gateway's certificate is not trusted, so nothing is sent. "
+                           "Ask the administrator."))
+        self.sync_status.setText(" ".join(parts))
+
+    def _sync_overview(self) -> OutboxOverview:
+        if self.sync_report is not None:
+            return self.sync_report.overview
+        if self.store is None:
+            return OutboxOverview()
+        try:  # no worker report yet: one small read of counts
+            return outbox_overview(self.store)
+        except StoreError as error:
+            log.warning("outbox counts cannot be read: %s", error.message_id)
+            return OutboxOverview()
+
+    def _push_handoff(self) -> None:
+        """Best effort: hand the saved visit to the gateway, so any counter can take it over
+        by its code. Never blocks, never loses anything: the draft stays here either way."""
+        keys, device = self.services.keys, self.services.device
+        if device.mode not in ("kiosk", "desk") or self.sync_worker is None or keys is None \
+                or not isinstance(self.visit, VisitSession):
+            return
+        if self.sync_state in (SyncState.CREDENTIALS_REFUSED, SyncState.GATEWAY_UNTRUSTED):
+            return
+        held = self.visit.handoff()
+        if held is None:
+            return
+        draft, procedures, answers = held
+        try:
+            request = HandoffRequest(reference_code=draft.reference_code, draft_id=draft.id,
+                                     procedure_ids=procedures, answers=answers)
+        except ValidationError:
+            # Never the error's text: it quotes the answers.
+            log.warning("visit not handed off: it does not fit the handoff form")
+            return
+        self.tasks.run(push_handoff(device, self.services.store_path, keys, request),
+                       on_done=self._on_handoff_pushed, on_error=self._on_handoff_failed)
+
+    def _on_handoff_pushed(self, pushed: bool) -> None:
+        log.info("visit handed off to the gateway" if pushed else "handoff skipped: sending off")
+
+    def _on_handoff_failed(self, error: BaseException) -> None:
+        # The counter can still reopen it on this device's store; nothing else to do.
+        log.info("handoff not pushed: %s", type(error).__name__)
+
+    def _pick_up_handoff(self, code: str) -> bool:
+        """At a counter, look for a code not on this device among the gateway's handoffs.
+
+        Returns False when that is not possible here (not a counter, sending off).
+        """
+        keys, device = self.services.keys, self.services.device
+        normalized = normalize_reference_code(code)
+        if (normalized is None or keys is None or self.sync_worker is None
+                or not self._may(Action.TAKE_OVER) or self._picking_up is not None):
+            return False
+        self._picking_up = normalized
+        self.resume_code.show_message(_("Looking for this code at the gateway…"))
+        self.tasks.run(pick_up_handoff(device, self.services.store_path, keys, normalized),
+                       on_done=self._on_handoff_picked_up, on_error=self._on_pick_up_failed)
         return True
 
-    def _on_sent(self, _report: DeliveryReport | None) -> None:
-        self._sending = False
+    def _on_handoff_picked_up(self, handoff: Handoff | None) -> None:
+        code, self._picking_up = self._picking_up, None
+        if self.stack.currentWidget() is not self.resume_code or code is None:
+            return  # staff moved on (or the screen locked): the handoff stays at the gateway
+        if handoff is None or not isinstance(self.visit, VisitSession):
+            self.resume_code.show_message(error_text(DeskError("draft.code_unknown")))
+            return
+        visit = self.visit
+        try:
+            visit.take_over_handoff(handoff.procedure_ids, handoff.answers,
+                                    source_device=handoff.device_id,
+                                    source_draft=handoff.draft_id)
+        except DeskError as error:
+            log.info("handoff not taken over: %s", error.message_id)
+            self.resume_code.show_message(error_text(error))
+            return
+        log.info("visit taken over from the gateway")
+        self._session_active = True
+        self._show_position()
+
+    def _on_pick_up_failed(self, error: BaseException) -> None:
+        self._picking_up = None
+        log.info("handoff pick-up failed: %s", type(error).__name__)
+        if self.stack.currentWidget() is not self.resume_code:
+            return
+        if isinstance(error, RejectedError):  # not found, expired, or not ours to read
+            self.resume_code.show_message(error_text(DeskError("draft.code_unknown")))
+        else:
+            self.resume_code.show_message(_("This code is not on this device, and the gateway "
+                                            "cannot be reached now. Please try again later."))
+
+    def _on_sent(self) -> None:
+        self._awaiting = None
+        self.confirm_timer.stop()
         if self.stack.currentWidget() is self.declaration and self.visit.draft is not None:
             self.declaration.set_busy(False)
             interview = self.visit.interview
@@ -977,11 +1191,6 @@ class MainWindow(QMainWindow):
             self.confirmation.show_result(draft, interview.documents())
             self._set_page(self.confirmation)
             self.confirmation.next_button.setFocus(Qt.FocusReason.OtherFocusReason)
-
-    def _on_send_failed(self, error: BaseException) -> None:
-        # The application is safe in the outbox; the confirmation shows the reference code.
-        log.warning("send pass failed: %s", type(error).__name__)
-        self._on_sent(None)
 
     def _schedule_retention(self) -> None:
         if self.retention is not None and self.store is not None:
@@ -1028,7 +1237,10 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
         """Wipe the screen, wait for background work so the store closes cleanly."""
-        self.retry_timer.stop()
+        self.confirm_timer.stop()
+        self.sync_bridge.close()
+        if self.sync_worker is not None:
+            self.sync_worker.stop()
         self.retention_timer.stop()
         self.countdown.stop()
         self.idle.disarm()

@@ -2,7 +2,9 @@
 
 A task is a plain, Qt-free callable that runs on `QThreadPool`; it gets a `TaskContext` for
 progress and cooperative cancel. Results and errors come back as signals delivered on the GUI
-thread. Workers never touch widgets and never share a database session with the GUI.
+thread. Long-running Qt-free workers with their own thread (the sync worker) report through
+callbacks; `CallbackBridge` turns those into calls on the GUI thread. Workers never touch
+widgets and never share a database session with the GUI.
 """
 
 from __future__ import annotations
@@ -10,11 +12,13 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 class TaskContext:
@@ -106,3 +110,44 @@ class TaskRunner:
     def wait(self, msecs: int = 30000) -> bool:
         """Wait for running tasks (shutdown and tests)."""
         return self._pool.waitForDone(msecs)
+
+
+class _Forwarded(QObject):
+    """Carries a callback and its argument from any thread to the GUI thread.
+
+    Signals:
+        called(object, object): the callback, and the value to call it with.
+    """
+
+    called = Signal(object, object)
+
+
+class CallbackBridge:
+    """Forwards callbacks made on another thread (a Qt-free worker's) to the GUI thread.
+
+    Create it on the GUI thread; `forward(callback)` returns a function any thread may call:
+    the call is queued and `callback(value)` runs on the GUI thread. After `close()` queued
+    and later calls are dropped (the window is going away).
+    """
+
+    def __init__(self) -> None:
+        self._signals = _Forwarded()
+        self._signals.called.connect(self._deliver)
+        self._closed = False
+
+    def forward(self, callback: Callable[[T], None]) -> Callable[[T], None]:
+        """A thread-safe stand-in for `callback` that runs it on the GUI thread."""
+
+        def call(value: T) -> None:
+            if not self._closed:
+                self._signals.called.emit(callback, value)
+
+        return call
+
+    def _deliver(self, callback: Callable[[Any], None], value: object) -> None:
+        if not self._closed:
+            callback(value)
+
+    def close(self) -> None:
+        """Drop every call from now on."""
+        self._closed = True

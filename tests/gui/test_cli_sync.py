@@ -157,3 +157,39 @@ def test_refused_credentials_exit_2(
 def test_status_without_enrolment_says_so(run: Run, capsys: pytest.CaptureFixture[str]) -> None:
     assert run("sync", "status") == 2
     assert "not enrolled" in capsys.readouterr().err
+
+
+def test_the_demo_registers_its_device_once_and_really_sends(
+    tmp_path: Path, gateway: RunningGateway, gateway_store: GatewayStore,
+) -> None:
+    from desk.store.keys import DemoFileKeyStore
+    from sync.worker import device_worker
+    from ui.cli import _demo_registration
+
+    profile = tmp_path / "demo"
+    profile.mkdir()
+    (profile / DemoFileKeyStore.MARKER).touch()
+    keys = DemoFileKeyStore(profile)
+    device = DeviceConfig(mode="counter", tenant_code=TENANT, device_id="DEMO-COUNTER-01",
+                          desk_id="demo-counter", gateway_url=gateway.url, key_store="demo")
+    first = _demo_registration(profile, keys, gateway.db_url, device)
+    first.save(profile)
+    again = _demo_registration(profile, keys, gateway.db_url, device)
+    assert first.registered and again.client_id == first.client_id  # the sealed secret reused
+
+    store = DraftStore(profile / STORE_FILE, keys)
+    try:
+        draft = store.create(["juki-tennyu"], mode="counter", desk_id="demo-counter",
+                             position="x")
+        payload = _fake_payload_json(draft.id)
+        payload["metadata"].update(deviceId="DEMO-COUNTER-01", channel="counter")
+        store.finalize(draft.id, payload)
+    finally:
+        store.close()
+    worker = device_worker(profile, again, keys)
+    try:
+        report = worker.run_once()
+    finally:
+        worker.close()
+    assert draft.id in report.delivery.received
+    assert [a.application_id for a in gateway_store.applications()] == [draft.id]

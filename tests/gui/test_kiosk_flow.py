@@ -12,6 +12,7 @@ from desk.errors import StoreError
 from desk.store.drafts import DraftStore
 from desk.store.keys import MemoryKeyStore
 from sync.gateway.store import GatewayStore
+from sync.worker import SyncState
 from tests.gui.conftest import WindowFactory
 from ui import demo_walk as walk
 from ui.main_window import MainWindow
@@ -49,6 +50,8 @@ def test_resident_completes_procedure_and_gets_reception_number(
     stored = gateway_store.applications()
     assert len(stored) == 1
     assert stored[0].uketsuke_bango == number
+    # The device's audit chain head travels with the application.
+    assert re.fullmatch(r"[0-9a-f]{64}", stored[0].payload["metadata"]["auditHead"])
     data = stored[0].payload["procedures"][0]["data"]
     assert data == {
         "shimei": "窓口　太郎",
@@ -243,7 +246,10 @@ def test_offline_application_is_kept_with_reference_code(make_window: WindowFact
     assert re.fullmatch(r"[2-9A-Z]{4}-[2-9A-Z]{4}", code)
     assert window.visit.draft is not None and window.store is not None
     state, attempts, _error = window.store.outbox_state(window.visit.draft.id)
-    assert (state, attempts) == ("pending", 1)
+    # The worker saw the gateway was unreachable before claiming it: no attempt was spent.
+    assert (state, attempts) == ("pending", 0)
+    assert window.sync_state is SyncState.OFFLINE
+    assert not window.sync_status.isVisible()  # nothing alarming for a resident
 
 
 def test_language_and_text_size_change_without_restart(qapp: object, kiosk: MainWindow) -> None:

@@ -36,6 +36,7 @@ from desk.store.drafts import DraftStore
 from desk.store.keys import MemoryKeyStore
 from desk.visit import VisitSession, mynumber_items
 from sync.client import LinkageClient
+from sync.gateway.admin import add_device
 from sync.gateway.server import start_in_thread
 from sync.mapping import build_payload, payload_to_json
 from sync.outbox import deliver_due
@@ -231,6 +232,8 @@ def main() -> None:
     keys = MemoryKeyStore()
     device = DeviceConfig(mode="counter", tenant_code="131016", device_id="PII-TEST",
                           desk_id="counter-1", gateway_url=gateway.url)
+    credentials = add_device(gateway.db_url, tenant_code=device.tenant_code, mode=device.mode,
+                             device_id=device.device_id)
     device.save(args.profile)
     store = DraftStore(args.profile / STORE_FILE, keys)
     staff = Actor(device.mode, device.desk_id, Role.STAFF, "staff-01")
@@ -243,21 +246,22 @@ def main() -> None:
     field_errors()
     step("validation")
     delivered = finalize(visit, device)
-    with LinkageClient(gateway.url) as client:
+    with LinkageClient(gateway.url, credentials=credentials) as client:
         assert delivered in deliver_due(store, client).received
     step("http-received")
 
     visit.start("juminhyo-utsushi")
     walk(visit, wrong_first=set())
     refused_id = finalize(visit, device, schemaVersion="madoguchi-app/999")
-    with LinkageClient(gateway.url) as client:
+    with LinkageClient(gateway.url, credentials=credentials) as client:
         assert deliver_due(store, client).needs_attention == [refused_id]
     step("http-refused")
 
     visit.start("juminhyo-utsushi")
     walk(visit, wrong_first=set())
     waiting = finalize(visit, device)
-    with LinkageClient(f"http://127.0.0.1:{closed_port()}", timeout=2) as client:
+    with LinkageClient(f"http://127.0.0.1:{closed_port()}", credentials=credentials,
+                       timeout=2) as client:
         assert deliver_due(store, client).retrying == [waiting]
     step("http-down")
 
