@@ -34,6 +34,7 @@ from desk.store.database import checkpoint, read_unit, write_unit
 from desk.store.drafts import SYSTEM_ACTOR, DraftStore
 from desk.store.keys import ManagedKeyStore
 from desk.store.models import DraftRow, StoreMetaRow
+from desk.store.secrets import rewrap_secrets, secret_key_ids, secret_key_ids_in
 
 ROTATION_FACT = "rotation"  # store_meta key: JSON {"to": key id, "from": [...], "started": ...}
 BATCH_SIZE = 200
@@ -115,7 +116,8 @@ def rotate(store: DraftStore, keys: ManagedKeyStore, *, batch_size: int = BATCH_
     else:
         # A fact naming a key that never made it into the key store: nothing was wrapped
         # under that key (wrapping starts after it is current), so start afresh.
-        others = [k for k in store.key_ids_in_use() if k != current_id]
+        in_use = set(store.key_ids_in_use()) | set(secret_key_ids(store.engine))
+        others = sorted(k for k in in_use if k != current_id)
         if others:
             # Data keys under a key that is not current: a rotation was interrupted after
             # making its key current. Finish it; do not add yet another key.
@@ -132,6 +134,9 @@ def rotate(store: DraftStore, keys: ManagedKeyStore, *, batch_size: int = BATCH_
         step("current_set")
 
     rewrapped, batches, skipped = _rewrap_all(store, keys, target, batch_size, actor, step)
+    # The gateway client secret is sealed under the device key too; leaving it under a removed
+    # key would stop the device from sending.
+    rewrap_secrets(store.engine, keys)
     removed = _remove_old_keys(store, keys, target, actor, rewrapped, len(skipped))
     checkpoint(store.engine)  # old wrapped keys must not linger in the WAL
     step("keys_removed")
@@ -194,6 +199,7 @@ def _remove_old_keys(store: DraftStore, keys: ManagedKeyStore, target: str, acto
     with write_unit(store.engine) as session:
         in_use = set(session.scalars(
             select(DraftRow.kek_id).where(DraftRow.wrapped_dek.is_not(None)).distinct()))
+        in_use.update(secret_key_ids_in(session))
         for key_id in keys.key_ids():
             if key_id != target and key_id not in in_use:
                 keys.remove(key_id)

@@ -109,19 +109,21 @@ def secret_key_ids(engine: Engine) -> list[str]:
     Key rotation must not remove these keys before `rewrap_secrets` moved the secrets.
     """
 
-    def work(session: Session) -> list[str]:
-        rows = session.scalars(
-            select(StoreMetaRow.value).where(StoreMetaRow.key.like(_PREFIX + "%"))
-        ).all()
-        found = set()
-        for value in rows:
-            try:
-                found.add(crypto.blob_key_id(_blob(value)))
-            except TamperedError:
-                continue  # damaged; load_secret reports it as tampered
-        return sorted(found)
+    return read_unit(engine, secret_key_ids_in)
 
-    return read_unit(engine, work)
+
+def secret_key_ids_in(session: Session) -> list[str]:
+    """`secret_key_ids` inside the caller's transaction (rotation checks it under its lock)."""
+    rows = session.scalars(
+        select(StoreMetaRow.value).where(StoreMetaRow.key.like(_PREFIX + "%"))
+    ).all()
+    found = set()
+    for value in rows:
+        try:
+            found.add(crypto.blob_key_id(_blob(value)))
+        except TamperedError:
+            continue  # damaged; load_secret reports it as tampered
+    return sorted(found)
 
 
 def rewrap_secrets(engine: Engine, keys: KeyStore) -> int:

@@ -270,3 +270,17 @@ def test_kill_9_mid_rotation_then_run_again(tmp_path: Path, kill_after: str) -> 
         assert store.audit_log().verify().ok
     finally:
         store.close()
+
+
+def test_rotation_moves_the_gateway_secret_to_the_new_key(store: DraftStore,
+                                                           keys: MemoryKeyStore) -> None:
+    """The client secret is sealed under the device key: rotation re-seals it before the old
+    key goes, so the device can still send afterwards."""
+    from desk.store.secrets import load_secret, save_secret, secret_key_ids
+
+    save_secret(store.engine, keys, "gateway_client_secret", b"fake-secret-for-tests")
+    old_id, _ = keys.current()
+    report = rotate(store, keys)
+    assert old_id in report.removed
+    assert secret_key_ids(store.engine) == [report.target]
+    assert load_secret(store.engine, keys, "gateway_client_secret") == b"fake-secret-for-tests"
