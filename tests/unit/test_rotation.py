@@ -281,6 +281,6 @@ def test_rotation_moves_the_gateway_secret_to_the_new_key(store: DraftStore,
     save_secret(store.engine, keys, "gateway_client_secret", b"fake-secret-for-tests")
     old_id, _ = keys.current()
     report = rotate(store, keys)
-    assert old_id in report.removed
-    assert secret_key_ids(store.engine) == [report.target]
+    assert old_id in report.removed_key_ids
+    assert secret_key_ids(store.engine) == [report.new_key_id]
     assert load_secret(store.engine, keys, "gateway_client_secret") == b"fake-secret-for-tests"
