@@ -413,6 +413,11 @@ class DraftStore:
         item = session.get(OutboxRow, row.id)
         if item is not None:
             item.payload = None
+        # The gateway status kept for this application goes with it (codes only, but retention
+        # means nothing of the application lingers).
+        status_row = session.get(StoreMetaRow, _STATUS_PREFIX + row.id)
+        if status_row is not None:
+            session.delete(status_row)
         audit.append(session, actor=actor, action=action, subject=row.id, detail=detail)
 
     def audit_log(self) -> audit.AuditLog:

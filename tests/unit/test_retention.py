@@ -192,3 +192,16 @@ def test_schedule_runs_at_start_then_hourly_and_survives_clock_jumps() -> None:
     assert schedule.due(start - DAY)  # clock set back: run now, do not wait a day
     jst = dt.timezone(dt.timedelta(hours=9))
     assert not schedule.due(start.astimezone(jst) + 10 * dt.timedelta(minutes=1))
+
+
+def test_shredding_drops_the_kept_gateway_status(store: DraftStore) -> None:
+    """The status feed's record of an application goes when the application is shredded."""
+    from desk.store.drafts import ServerStatus
+
+    receipt = dt.datetime.now(dt.UTC) - DAY
+    draft_id = _received(store, receipt)
+    store.record_statuses([ServerStatus(draft_id, "COMPLETED", 4, receipt, "R-0001")], cursor=9)
+    assert store.server_status(draft_id) is not None
+    apply_retention(store, now=receipt + 7 * DAY + HOUR)
+    assert store.server_status(draft_id) is None
+    assert store.sync_cursor() == 9  # the feed position is not about one application
