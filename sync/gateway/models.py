@@ -22,6 +22,8 @@ from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from sync.gateway.schema import ensure_schema
+
 READ_ONLY_OPTION = "madoguchi_read_only"
 """Execution option: begin a deferred (shared) SQLite transaction instead of an IMMEDIATE one."""
 
@@ -189,10 +191,7 @@ def _on_sqlite_begin(conn: Connection) -> None:
 
 
 def make_engine(db_url: str) -> Engine:
-    """Create the gateway's engine and make sure the tables exist.
-
-    Tables of other gateway modules are created too when their module was imported first
-    (``create_app`` imports every router module before it calls this).
+    """Create the gateway's engine and bring the database to the current schema (migrations).
 
     Args:
         db_url: A SQLAlchemy URL; for SQLite use a file (``sqlite:///path/gateway.db``) so that
@@ -201,12 +200,14 @@ def make_engine(db_url: str) -> Engine:
     Returns:
         The engine; SQLite connections get WAL, ``synchronous=FULL``, a busy timeout and
         ``BEGIN IMMEDIATE`` transactions.
+
+    Raises:
+        GatewaySchemaError: The database is from a newer release, or its upgrade failed.
     """
     # hide_parameters: error texts and SQL logs must not quote residents' data.
     engine = create_engine(db_url, hide_parameters=True)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _on_sqlite_connect)
         event.listen(engine, "begin", _on_sqlite_begin)
-    # Alembic migrations arrive with the first schema change; until then create_all is enough.
-    Base.metadata.create_all(engine)
+    ensure_schema(engine)
     return engine

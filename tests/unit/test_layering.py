@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 # Alembic's environment script runs only inside Alembic (it reads alembic.context.config).
-NOT_IMPORTABLE = {"desk.store.migrations.env"}
+NOT_IMPORTABLE = {"desk.store.migrations.env", "sync.gateway.migrations.env"}
 
 
 def _modules(package: str) -> list[str]:
