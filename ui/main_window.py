@@ -1240,7 +1240,7 @@ class MainWindow(QMainWindow):
         self.confirm_timer.stop()
         self.sync_bridge.close()
         if self.sync_worker is not None:
-            self.sync_worker.stop()
+            self.sync_worker.stop(timeout=5.0)  # a daemon thread: it never holds the exit
         self.retention_timer.stop()
         self.countdown.stop()
         self.idle.disarm()

@@ -286,3 +286,59 @@ def test_in_flight_items_left_by_a_crash_are_sent_after_restart(
     assert application in report.delivery.received
     assert report.overview.in_flight == 0 and report.overview.done == 1
     assert len(gateway_store.applications()) == 1
+
+
+def test_status_feed_every_cycle_it_is_due_and_the_catalog_every_few_hours(
+    profile: Path, keys: MemoryKeyStore, registered: DeviceConfig,
+) -> None:
+    import datetime as dt
+
+    from sync.registration import open_client
+
+    now = [dt.datetime(2026, 5, 12, 1, 0, tzinfo=dt.UTC)]
+    polls: list[dt.datetime] = []
+    checks: list[dt.datetime] = []
+
+    def poll(store: DraftStore, client: Any) -> int:
+        polls.append(now[0])
+        return 0
+
+    def catalog(client: Any) -> str:
+        checks.append(now[0])
+        return "unchanged"
+
+    worker = SyncWorker(lambda: DraftStore(profile / STORE_FILE, keys),
+                        lambda store: open_client(registered, store.engine, keys),
+                        poll_status=poll, update_catalog=catalog, clock=lambda: now[0],
+                        poll_interval_s=120.0, catalog_interval_s=4 * 3600.0)
+    try:
+        for minutes in range(0, 6 * 60, 30):  # a cycle every half hour for six hours
+            now[0] = dt.datetime(2026, 5, 12, 1, 0, tzinfo=dt.UTC) + dt.timedelta(
+                minutes=minutes)
+            report = worker.run_once()
+            assert report.state is SyncState.IDLE
+        quiet = worker.run_once()  # again at once: nothing is due, no network at all
+    finally:
+        worker.close()
+    assert len(polls) == 12
+    assert [c.hour for c in checks] == [1, 5]
+    assert quiet.catalog is None and quiet.statuses_updated == 0 and len(polls) == 12
+
+
+def test_the_real_steps_poll_the_feed_and_find_no_catalog(
+    profile: Path, keys: MemoryKeyStore, registered: DeviceConfig,
+    make_payload_json: Callable[..., Any],
+) -> None:
+    (application,) = _finalize(profile, keys, make_payload_json)
+    worker = device_worker(profile, registered, keys)
+    try:
+        first = worker.run_once()
+        assert application in first.delivery.received
+        assert first.catalog == "not_offered" and first.failure is None
+    finally:
+        worker.close()
+    store = DraftStore(profile / STORE_FILE, keys)
+    try:
+        assert store.sync_cursor() is not None  # the feed was read up to this application
+    finally:
+        store.close()
