@@ -182,3 +182,17 @@ def test_offline_enrolment_then_sync_register(
     registered = DeviceConfig.load(profile)
     assert registered.registered and registered.gateway_url == gateway.url
     assert registered.client_id == credentials.client_id
+
+
+def test_credentials_from_stdin(
+    profile: Path, passphrase_file: str, gateway: RunningGateway,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+
+    credentials = add_device(gateway.db_url, tenant_code=TENANT, mode="counter")
+    # As piped from `madoguchi gateway add-device` (its stdout is the JSON alone).
+    monkeypatch.setattr("sys.stdin", io.StringIO(credentials.model_dump_json() + "\n"))
+    assert _enroll(profile, passphrase_file, "--mode", "counter", "--tenant", TENANT,
+                   "--gateway", gateway.url, "--credentials", "-") == 0
+    assert DeviceConfig.load(profile).client_id == credentials.client_id
