@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ui import cli_gateway_csv
 from ui.cli_common import CommandError, default_data_dir
 
 _EXTRA_MISSING = "The gateway needs its extra: pip install 'madoguchi-desk[gateway]'"
@@ -134,3 +135,4 @@ def register(commands: Any) -> None:
 
     openapi = actions.add_parser("openapi", help="print the OpenAPI document (JSON)")
     openapi.set_defaults(handler=cmd_openapi)
+    cli_gateway_csv.register(actions)

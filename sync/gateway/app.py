@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from sync.gateway import auth, routes_applications, routes_backoffice, routes_meta
 from sync.gateway.context import Clock, GatewaySettings, open_context
+from sync.gateway.csv_linkage import ExportLoop
 from sync.gateway.envelope import (
     BAD_REQUEST,
     NOT_FOUND,
@@ -29,9 +30,12 @@ from sync.protocol import IDEMPOTENCY_KEY_HEADER, ErrorCode
 
 # Routers of the other gateway modules, imported by name before the tables are created (their
 # tables subclass models.Base) and included after the core ones. Each module exposes
-# ``build_router(context) -> APIRouter`` with full paths. Add the handoff, resident registry
-# and catalog modules here as they land, e.g. "sync.gateway.handoffs".
-_EXTRA_ROUTERS: tuple[str, ...] = ()
+# ``build_router(context) -> APIRouter`` with full paths.
+_EXTRA_ROUTERS: tuple[str, ...] = (
+    "sync.gateway.routes_handoffs",
+    "sync.gateway.routes_residents",
+    "sync.gateway.routes_catalog",
+)
 
 _CORE_ROUTERS: tuple[ModuleType, ...] = (
     routes_meta,
@@ -69,11 +73,17 @@ def create_app(
     extra = [importlib.import_module(name) for name in extra_routers]
     context = open_context(db_url, settings=settings, clock=clock)
 
+    # File linkage: with a CSV folder configured, received applications are also written as
+    # CSV batches (claimed in the database, so several workers never export one twice).
+    exporter = ExportLoop(context)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        exporter.start()
         try:
             yield
         finally:
+            exporter.stop()
             context.close()
 
     # No interactive docs: this serves devices on a closed network, not browsers. The schema

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from desk.catalog.bundle import bundle_version
 from sync.gateway.auth import Caller, requires
 from sync.gateway.context import GatewayContext
 from sync.gateway.envelope import success
@@ -38,7 +39,8 @@ def build_router(context: GatewayContext) -> APIRouter:
             schema_versions=sorted(SUPPORTED_SCHEMA_VERSIONS),
             data_list_edition=DATA_LIST_EDITION,
             # The signed catalog's version joins when the catalog route is wired in.
-            catalog_version=None,
+            catalog_version=(bundle_version(path)
+                             if (path := context.settings.catalog_path) else None),
         )
         return success([info.model_dump(mode="json", by_alias=True)], href=request.url.path,
                        title="サーバー情報", detail="ゲートウェイの情報です。")
