@@ -309,7 +309,8 @@ class DeviceCredentials(_ResponseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     client_id: ClientId
-    client_secret: str = Field(min_length=32, max_length=128)
+    # repr=False: a credentials object printed in a log or traceback never shows the secret.
+    client_secret: str = Field(min_length=32, max_length=128, repr=False)
     device_id: str = Field(min_length=1, max_length=64)
     tenant_code: LocalGovernmentCode
     mode: Literal["kiosk", "desk", "counter", "backoffice"]
