@@ -281,6 +281,13 @@ class FaultProxy:
         with self._lock:
             self._script.extend(faults)
 
+    def clear_script(self) -> list[Fault]:
+        """Drop the scripted faults no connection has used yet; return them."""
+        with self._lock:
+            left = list(self._script)
+            self._script.clear()
+        return left
+
     def set_plan(self, plan: FaultPlan | None) -> None:
         """Replace the plan of unscripted connections (None: pass-through)."""
         with self._lock:
