@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 
 from desk.config import STORE_FILE, DeviceConfig
-from desk.enrolment import EnrolmentError, check_gateway_url, enroll, valid_tenant_code
+from desk.enrolment import (
+    EnrolmentError,
+    Registration,
+    check_gateway_url,
+    enroll,
+    valid_tenant_code,
+)
 from desk.errors import KeyUnavailableError
 from desk.store.drafts import DraftStore
 from desk.store.keys import PassphraseKeyStore
@@ -56,13 +62,17 @@ def test_short_passphrase_is_refused_before_anything_is_written(tmp_path: Path) 
     assert list(tmp_path.iterdir()) == []
 
 
-def test_interrupted_enrolment_can_be_run_again(tmp_path: Path) -> None:
-    def crash(_config: DeviceConfig, _keys: object) -> None:
+def test_interrupted_enrolment_can_be_run_again(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    def crash(_config: DeviceConfig, _profile: Path) -> None:
         raise RuntimeError("power cut before the configuration was written")
 
-    with pytest.raises(RuntimeError):
-        enroll(tmp_path, mode="kiosk", tenant_code="131016", key_store="passphrase",
-               passphrase=PASSPHRASE, register=crash)
+    with monkeypatch.context() as patch:
+        patch.setattr(DeviceConfig, "save", crash)
+        with pytest.raises(RuntimeError):
+            enroll(tmp_path, mode="kiosk", tenant_code="131016", key_store="passphrase",
+                   passphrase=PASSPHRASE)
+    assert (tmp_path / STORE_FILE).exists()  # the key and the store were made
     device = enroll(tmp_path, mode="kiosk", tenant_code="131016", key_store="passphrase",
                     passphrase=PASSPHRASE)
     assert DeviceConfig.load(tmp_path) == device
@@ -77,3 +87,24 @@ def test_existing_key_guarding_drafts_is_never_reused_or_replaced(tmp_path: Path
     with pytest.raises(KeyUnavailableError):
         enroll(tmp_path, mode="kiosk", tenant_code="131016", key_store="passphrase",
                passphrase=PASSPHRASE)
+
+
+def test_a_refused_registration_writes_nothing(tmp_path: Path) -> None:
+    seen: list[DeviceConfig] = []
+
+    def refuse(config: DeviceConfig) -> None:
+        seen.append(config)
+        raise EnrolmentError("enrol.gateway_tenant", tenant=config.tenant_code)
+
+    registration = Registration(device_id="KIOSK-7", client_id="c" * 32,
+                                client_secret=b"s" * 43)
+    with pytest.raises(EnrolmentError) as refused:
+        enroll(tmp_path / "p", mode="kiosk", tenant_code="131016", key_store="passphrase",
+               passphrase=PASSPHRASE, gateway_url="https://gateway.example.lg.jp",
+               registration=registration, register=refuse)
+    assert refused.value.message_id == "enrol.gateway_tenant"
+    assert not (tmp_path / "p").exists()
+    (config,) = seen  # checked with the ids the configuration would get
+    assert (config.device_id, config.client_id, config.desk_id) == ("KIOSK-7", "c" * 32,
+                                                                    "kiosk-7")
+    assert "s" * 43 not in repr(registration)
