@@ -16,7 +16,7 @@ from sync.client import LinkageClient
 from sync.gateway.server import RunningGateway
 from sync.gateway.store import GatewayStore
 from sync.mapping import build_payload, payload_to_json
-from sync.outbox import BACKOFF_CAP_SECONDS, deliver_due
+from sync.outbox import MAX_DELAY, deliver_due
 from sync.protocol import API_PREFIX, REPLAYED_HEADER, DeviceCredentials
 from tests.sync.faultproxy import Fault, FaultProxy
 
@@ -78,7 +78,7 @@ def test_retry_after_a_lost_answer_yields_one_record_and_the_original_receipt(
         assert store.summary(application_id).uketsuke_bango is None
         assert store.outbox_state(application_id)[:2] == ("pending", 1)
 
-        later = now + dt.timedelta(seconds=BACKOFF_CAP_SECONDS + 1)
+        later = now + MAX_DELAY + dt.timedelta(seconds=1)
         second = deliver_due(store, client, now=later, rng=random.Random(0))
 
     # Same key, same body: the gateway replays its stored answer and keeps one record.
@@ -106,7 +106,7 @@ def test_answers_lost_many_times_in_a_row_still_make_one_record(
     with LinkageClient(proxy.url, credentials=kiosk_credentials, timeout=TIMEOUT_S) as client:
         for attempt in range(6):
             report = deliver_due(store, client, now=now, rng=random.Random(attempt))
-            now += dt.timedelta(seconds=BACKOFF_CAP_SECONDS + 1)
+            now += MAX_DELAY + dt.timedelta(seconds=1)
     assert proxy.idle()
     (held,) = gateway_store.applications()
     assert report.received == {application_id: held.uketsuke_bango}

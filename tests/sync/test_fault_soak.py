@@ -19,18 +19,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from desk.config import DeviceConfig
 from desk.store.drafts import DraftStore
 from desk.store.keys import MemoryKeyStore
-from desk.store.models import OutboxRow
 from sync.client import LinkageClient
 from sync.gateway.server import RunningGateway
 from sync.gateway.store import GatewayStore
 from sync.mapping import build_payload, payload_to_json
-from sync.outbox import BACKOFF_CAP_SECONDS, deliver_due
+from sync.outbox import MAX_DELAY, deliver_due
 from sync.protocol import DeviceCredentials
 from tests.sync.faultproxy import Fault, FaultKind, FaultPlan, FaultProxy, describe
 
@@ -117,12 +114,6 @@ def _finalize_many(store: DraftStore, count: int) -> list[str]:
     return ids
 
 
-def _outbox_states(store: DraftStore) -> dict[str, int]:
-    with Session(store.engine) as session:
-        rows = session.execute(select(OutboxRow.state, func.count()).group_by(OutboxRow.state))
-        return {state: count for state, count in rows}
-
-
 def _soak(count: int, store: DraftStore, gateway: RunningGateway,
           gateway_store: GatewayStore, kiosk: DeviceCredentials) -> None:
     run_seed = seed()
@@ -141,12 +132,12 @@ def _soak(count: int, store: DraftStore, gateway: RunningGateway,
     with FaultProxy(gateway.url, plan, script=script, hold_limit_s=30.0) as proxy:
         backoff = random.Random(rng.randrange(2**32))
         with LinkageClient(proxy.url, credentials=kiosk, timeout=TIMEOUT_S) as client:
-            while _outbox_states(store).keys() - {"done"}:
+            while store.outbox_counts().keys() - {"done"}:
                 passes += 1
                 assert passes <= 40 * (count // 50 + 1), f"no progress; {SEED_ENV}={run_seed}"
                 deliver_due(store, client, now=now, rng=backoff)
                 # Past the longest backoff and Retry-After: every item left is due next pass.
-                now += dt.timedelta(seconds=BACKOFF_CAP_SECONDS + 1)
+                now += MAX_DELAY + dt.timedelta(seconds=1)
         faults = describe(proxy.connections)
         connections = len(proxy.connections)
     elapsed = time.monotonic() - started
@@ -172,7 +163,7 @@ def _soak(count: int, store: DraftStore, gateway: RunningGateway,
         assert summary.status == "RECEIVED", where
         assert (summary.uketsuke_bango, summary.received_at) == \
             gateway_receipts[application_id], where
-    assert _outbox_states(store) == {"done": count}, where
+    assert store.outbox_counts() == {"done": count}, where
     assert set(faults) == {kind.value for kind, _ in MIX}, where
     assert not [t for t in threading.enumerate() if t.name.startswith("faultproxy")]
 
