@@ -29,6 +29,7 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -195,47 +196,69 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.stderr.close()
 
 
+@dataclass(frozen=True)
+class BenchGateway:
+    """A running bench gateway and the kiosks registered on it."""
+
+    url: str
+    db_path: str
+    credentials: list[dict[str, Any]]  # DeviceCredentials as JSON data, one per device id
+    pid: int | None  # its process; None when it serves from a thread of this process
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time the gateway process has used so far (Linux), else None."""
+        return process_cpu_seconds(self.pid) if self.pid is not None else None
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds of a process from /proc (None where there is no /proc)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii")
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2:].split()  # after "pid (name) "; the name may hold spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def _gateway(db_url: str, in_thread: bool) -> Iterator[str]:
+def _gateway(db_url: str, in_thread: bool) -> Iterator[tuple[str, int | None]]:
     if in_thread:
         from sync.gateway.server import start_in_thread
 
         running = start_in_thread(db_url)
         try:
-            yield running.url
+            yield running.url, None
         finally:
             running.stop()
     else:
         process, url = _serve(db_url)
         try:
-            yield url
+            yield url, process.pid
         finally:
             _stop(process)
 
 
 @contextmanager
 def fresh_gateway(folder: Path, device_ids: list[str], *,
-                  in_thread: bool = False) -> Iterator[tuple[str, str, list[dict[str, Any]]]]:
+                  in_thread: bool = False) -> Iterator[BenchGateway]:
     """A gateway serving a new SQLite file, with one kiosk registered per device id.
 
     By default in its own process, as in production (``madoguchi gateway``): it never shares
     an interpreter with the client under measurement, nor with this process. `in_thread`
     serves from a thread of this process instead (``start_in_thread``, as the tests do):
     quicker to start, for the tiny-size tests.
-
-    Yields (base URL, database path, credentials as JSON data, in the order of `device_ids`).
     """
     from sync.gateway.admin import add_device
 
     db_path = folder / f"gateway-{secrets.token_hex(4)}.db"
     db_url = f"sqlite:///{db_path}"
-    with _gateway(db_url, in_thread) as url:
+    with _gateway(db_url, in_thread) as (url, pid):
         credentials = [
             add_device(db_url, tenant_code=TENANT, mode="kiosk",
                        device_id=device_id).model_dump(mode="json")
             for device_id in device_ids
         ]
-        yield url, str(db_path), credentials
+        yield BenchGateway(url, str(db_path), credentials, pid)
 
 
 def received_count(db_path: str) -> int:
@@ -297,10 +320,9 @@ def drain(count: int | None = None, rounds: int = 2, profile_dir: Path | None = 
         common = {"key_hex": key.hex(), "key_id": key_id}
         for n in range(rounds):
             for side in ("drain", "bare") if n % 2 == 0 else ("bare", "drain"):
-                with fresh_gateway(folder, [DRAIN_DEVICE], in_thread=in_thread) as (
-                        url, db_path, credentials):
-                    spec: dict[str, Any] = {**common, "mode": side, "url": url,
-                                            "credentials": credentials[0],
+                with fresh_gateway(folder, [DRAIN_DEVICE], in_thread=in_thread) as gateway:
+                    spec: dict[str, Any] = {**common, "mode": side, "url": gateway.url,
+                                            "credentials": gateway.credentials[0],
                                             "expected": count}
                     if side == "drain":
                         store = folder / f"outbox-{n}.sqlite3"
@@ -310,21 +332,31 @@ def drain(count: int | None = None, rounds: int = 2, profile_dir: Path | None = 
                         spec["bodies"] = str(bodies)
                     if profile_dir is not None and n == 0:
                         spec["profile"] = str(profile_dir / f"{side}.prof")
+                    cpu_before = gateway.cpu_seconds()
                     result = run_child(spec)
-                    held = received_count(db_path)
+                    cpu_after = gateway.cpu_seconds()
+                    if cpu_before is not None and cpu_after is not None:
+                        result["gateway_cpu_seconds"] = cpu_after - cpu_before
+                    held = received_count(gateway.db_path)
                     if held != count or result["received"] != count:
                         raise RuntimeError(f"bench {side}: gateway holds {held}, "
                                            f"client counted {result['received']} of {count}")
                 (outbox_runs if side == "drain" else bare_runs).append(result)
             idle_runs.append(run_child({**common, "mode": "idle", "store": str(queue),
-                                        "credentials": credentials[0]}))
+                                        "credentials": gateway.credentials[0]}))
 
     def rate(runs: list[dict[str, Any]]) -> float:
         return sum(r["received"] for r in runs) / sum(r["seconds"] for r in runs)
 
+    def cpu_ms_per_app(runs: list[dict[str, Any]], key: str) -> float:
+        return sum(r[key] for r in runs) / sum(r["received"] for r in runs) * 1000
+
     failures = sum(r["retries"] + r["needs_attention"] for r in outbox_runs)
-    return {
+    figures: dict[str, Figure] = {
         "sync_drain_rate": (rate(outbox_runs), "apps/s", rate(bare_runs)),
+        # CPU per application: what each side costs, whatever else the machine is doing.
+        "sync_drain_client_cpu_per_app": (cpu_ms_per_app(outbox_runs, "cpu_seconds"), "ms",
+                                          cpu_ms_per_app(bare_runs, "cpu_seconds")),
         "sync_drain_client_peak_rss": (max(r["peak_rss_bytes"] for r in outbox_runs) / MB, "MB",
                                        max(r["peak_rss_bytes"] for r in idle_runs) / MB),
         "sync_drain_failures": (float(failures), "count",
@@ -332,6 +364,11 @@ def drain(count: int | None = None, rounds: int = 2, profile_dir: Path | None = 
         "sync_drain_applications": (float(count), "apps", None),
         "sync_drain_body_mean_bytes": (body_bytes / count if count else 0.0, "bytes", None),
     }
+    if all("gateway_cpu_seconds" in r for r in outbox_runs + bare_runs):
+        figures["sync_drain_gateway_cpu_per_app"] = (
+            cpu_ms_per_app(outbox_runs, "gateway_cpu_seconds"), "ms",
+            cpu_ms_per_app(bare_runs, "gateway_cpu_seconds"))
+    return figures
 
 
 # -- 3. the gateway under many devices at once -------------------------------------------------
@@ -356,11 +393,11 @@ def gateway_load(devices: int = 50, submissions: int | None = None, rounds: int 
         for n in range(rounds):
             for size in (devices, 1) if n % 2 == 0 else (1, devices):
                 ids = [f"KIOSK-BENCH-{d:02d}" for d in range(1, size + 1)]
-                with fresh_gateway(folder, ids, in_thread=in_thread) as (url, db_path,
-                                                                          credentials):
-                    result = run_child({"mode": "load", "url": url, "devices": credentials,
+                with fresh_gateway(folder, ids, in_thread=in_thread) as gateway:
+                    result = run_child({"mode": "load", "url": gateway.url,
+                                        "devices": gateway.credentials,
                                         "submissions": submissions})
-                    held = received_count(db_path)
+                    held = received_count(gateway.db_path)
                 if held != result["ok"]:
                     raise RuntimeError(f"bench load: gateway holds {held}, "
                                        f"{result['ok']} answered 2xx")

@@ -58,6 +58,9 @@ def test_bench_drain_reports_outbox_and_bare_loop() -> None:
     assert unit == "MB" and idle_peak is not None and 0 < idle_peak <= peak
     assert figures["sync_drain_failures"] == (0.0, "count", 0.0)
     assert figures["sync_drain_applications"] == (8.0, "apps", None)
+    cpu, unit, bare_cpu = figures["sync_drain_client_cpu_per_app"]
+    assert unit == "ms" and cpu > 0 and bare_cpu is not None and bare_cpu > 0
+    assert "sync_drain_gateway_cpu_per_app" not in figures  # in a thread: not its own
 
 
 def test_bench_gateway_load_reports_many_devices_and_one() -> None:
@@ -76,7 +79,10 @@ def test_bench_gateway_process_serves_registered_devices(tmp_path: Path) -> None
     application_id = new_ulid()
     body = sync_figures.wire_body(application_id, "KIOSK-BENCH", 0)
 
-    with sync_figures.fresh_gateway(tmp_path, ["KIOSK-BENCH"]) as (url, db_path, credentials):
+    with sync_figures.fresh_gateway(tmp_path, ["KIOSK-BENCH"]) as gateway:
+        url, credentials = gateway.url, gateway.credentials
+        cpu = gateway.cpu_seconds()
+        assert cpu is None or cpu > 0
         with httpx.Client(base_url=url) as http:
             token = http.post("/oauth2/token", data={"grant_type": "client_credentials"},
                               auth=(credentials[0]["client_id"],
@@ -86,6 +92,6 @@ def test_bench_gateway_process_serves_registered_devices(tmp_path: Path) -> None
                                         "Idempotency-Key": application_id,
                                         "Content-Type": "application/json"})
         assert answer.status_code == 201
-        assert sync_figures.received_count(db_path) == 1
+        assert sync_figures.received_count(gateway.db_path) == 1
     with pytest.raises(httpx.TransportError):  # stopped with the block
         httpx.get(f"{url}/health", timeout=1.0)
