@@ -47,8 +47,11 @@ def gateway_store(gateway: RunningGateway) -> Iterator[GatewayStore]:
 # -- PostgreSQL -----------------------------------------------------------------------------
 
 # Gateway API tests (tests/sync/test_gateway_*.py) run on both databases; everything else keeps
-# SQLite only. A test that looks inside the SQLite file itself is marked `sqlite_only`.
+# SQLite only. A test that looks inside the SQLite file itself is marked `sqlite_only`. Their
+# PostgreSQL runs are `slow` (they would double the gateway tests' time) except the workers'
+# races; tests/sync/test_gateway_postgres.py covers the core scenarios on PostgreSQL by default.
 _BOTH_DATABASES = re.compile(r"tests/sync/test_gateway_[^/]*\.py$")
+_POSTGRES_BY_DEFAULT = re.compile(r"tests/sync/test_gateway_workers\.py$")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -64,7 +67,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     path = str(metafunc.definition.path).replace(os.sep, "/")
     if _BOTH_DATABASES.search(path) and not metafunc.definition.get_closest_marker("sqlite_only"):
-        metafunc.parametrize("gateway_db_url", ["sqlite", "postgresql"], indirect=True)
+        postgres = ("postgresql" if _POSTGRES_BY_DEFAULT.search(path)
+                    else pytest.param("postgresql", marks=pytest.mark.slow))
+        metafunc.parametrize("gateway_db_url", ["sqlite", postgres], indirect=True)
 
 
 @pytest.fixture(scope="session")
