@@ -94,7 +94,9 @@ def start_in_thread(
         RuntimeError: If the server did not start in time.
     """
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets that name it, and
+    # without it every response stalls ~40 ms on Nagle and delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.bind((host, 0))
         port = sock.getsockname()[1]
