@@ -344,11 +344,11 @@ class SyncWorker:
         if deliver:
             self._set_state(SyncState.SENDING)
             delivery = self._deliver(store, client)
-        if delivery.stopped is not None and delivery.stopped in _STOPPED_STATES \
-                and _STOPPED_STATES[delivery.stopped] is not SyncState.OFFLINE:
+        stopped = _STOPPED_STATES.get(delivery.stopped) if delivery.stopped else None
+        if stopped is not None and stopped is not SyncState.OFFLINE:
             # The device itself was refused: no point reading feeds with it either.
-            return SyncReport(state=_STOPPED_STATES[delivery.stopped], at=self._clock(),
-                              delivery=delivery, overview=outbox_overview(store))
+            return SyncReport(state=stopped, at=self._clock(), delivery=delivery,
+                              overview=outbox_overview(store))
         failure: str | None = None
         updated = 0
         if poll and not self._stopping.is_set():
@@ -368,14 +368,11 @@ class SyncWorker:
             except Exception as exc:  # noqa: BLE001 - a bad bundle never stops sending
                 failure = type(exc).__name__
                 log.warning("catalog update failed: %s", type(exc).__name__)
-        state = _STOPPED_STATES.get(delivery.stopped) if delivery.stopped else None
-        offline = state is SyncState.OFFLINE or (bool(delivery.retrying)
-                                                 and not delivery.received)
+        offline = stopped is SyncState.OFFLINE or (bool(delivery.retrying)
+                                                   and not delivery.received)
         self._offline_streak = self._offline_streak + 1 if offline else 0
-        if state is None:
-            state = SyncState.OFFLINE if offline else SyncState.IDLE
         return SyncReport(
-            state=state, at=self._clock(),
+            state=SyncState.OFFLINE if offline else SyncState.IDLE, at=self._clock(),
             delivery=delivery, overview=outbox_overview(store), statuses_updated=updated,
             catalog=catalog_outcome, failure=failure,
         )

@@ -342,3 +342,32 @@ def test_the_real_steps_poll_the_feed_and_find_no_catalog(
         assert store.sync_cursor() is not None  # the feed was read up to this application
     finally:
         store.close()
+
+
+def test_stop_during_a_stalled_submission_ends_within_the_request_timeout(
+    profile: Path, keys: MemoryKeyStore, gateway: RunningGateway,
+    kiosk_credentials: DeviceCredentials, reports: Reports,
+    make_payload_json: Callable[..., Any],
+) -> None:
+    _register(profile, keys, kiosk_credentials)
+    (application,) = _finalize(profile, keys, make_payload_json)
+
+    def submissions(method: str, path: str) -> bool:
+        return method == "POST" and path.endswith("/applications")
+
+    with FaultProxy(gateway.url, match=submissions, hold_limit_s=5.0) as proxy:
+        proxy.push(Fault.stall())
+        worker = device_worker(profile, _device(proxy.url, kiosk_credentials), keys,
+                               on_state=reports.state, timeout=1.0)
+        worker.start()
+        deadline = time.monotonic() + WAIT_S
+        while SyncState.SENDING not in reports.states and time.monotonic() < deadline:
+            time.sleep(0.01)
+        started = time.monotonic()
+        assert worker.stop(timeout=5.0)
+        assert time.monotonic() - started < 2.5  # the 1 s read timeout, then no further step
+    store = DraftStore(profile / STORE_FILE, keys)
+    try:
+        assert store.outbox_state(application)[0] == "pending"  # retried later, never lost
+    finally:
+        store.close()
