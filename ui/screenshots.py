@@ -30,15 +30,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     from sync.gateway.server import start_in_thread
+    from sync.registration import register_at_local_gateway
 
     with tempfile.TemporaryDirectory() as scratch:
         profile = Path(scratch)
         gateway = start_in_thread(f"sqlite:///{profile / 'gateway.sqlite3'}")
         try:
             app, theme = create_application([sys.argv[0]])
+            keys = MemoryKeyStore()
             device = DeviceConfig(mode="kiosk", tenant_code="131016", device_id="SHOTS",
                                   desk_id="shots", gateway_url=gateway.url)
-            window = MainWindow(build_services(profile, device, MemoryKeyStore()), theme)
+            # Registered at the local gateway, so the confirmation shows a real 受付番号.
+            device = register_at_local_gateway(profile, device, keys, gateway.db_url)
+            window = MainWindow(build_services(profile, device, keys), theme)
             window.resize(1280, 900)
             window.show()
 
