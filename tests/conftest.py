@@ -48,10 +48,9 @@ def gateway_store(gateway: RunningGateway) -> Iterator[GatewayStore]:
 
 # Gateway API tests (tests/sync/test_gateway_*.py) run on both databases; everything else keeps
 # SQLite only. A test that looks inside the SQLite file itself is marked `sqlite_only`. Their
-# PostgreSQL runs are `slow` (they would double the gateway tests' time) except the workers'
-# races; tests/sync/test_gateway_postgres.py covers the core scenarios on PostgreSQL by default.
+# PostgreSQL runs are `slow` (they would double the gateway tests' time);
+# tests/sync/test_gateway_postgres.py runs the core scenarios on PostgreSQL by default.
 _BOTH_DATABASES = re.compile(r"tests/sync/test_gateway_[^/]*\.py$")
-_POSTGRES_BY_DEFAULT = re.compile(r"tests/sync/test_gateway_workers\.py$")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -67,8 +66,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     path = str(metafunc.definition.path).replace(os.sep, "/")
     if _BOTH_DATABASES.search(path) and not metafunc.definition.get_closest_marker("sqlite_only"):
-        postgres = ("postgresql" if _POSTGRES_BY_DEFAULT.search(path)
-                    else pytest.param("postgresql", marks=pytest.mark.slow))
+        postgres = pytest.param("postgresql", marks=pytest.mark.slow)
         metafunc.parametrize("gateway_db_url", ["sqlite", postgres], indirect=True)
 
 

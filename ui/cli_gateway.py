@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -41,18 +43,43 @@ def cmd_serve(args: argparse.Namespace) -> int:
         catalog_path=Path(args.catalog) if getattr(args, "catalog", None) else None,
         csv_dir=Path(args.csv_dir) if getattr(args, "csv_dir", None) else None,
     )
-    server.serve(args.host, args.port, _db_url(args), settings=settings)
+    workers = getattr(args, "workers", 1)
+    if workers < 1:
+        raise CommandError("--workers must be 1 or more.")
+    with _schema_errors():
+        if workers > 1:
+            from sync.gateway.asgi import serve_workers
+
+            serve_workers(args.host, args.port, _db_url(args), workers=workers,
+                          settings=settings)
+        else:
+            # uvicorn stops gracefully on Ctrl-C, then raises it again: not an error here.
+            with contextlib.suppress(KeyboardInterrupt):
+                server.serve(args.host, args.port, _db_url(args), settings=settings)
     return 0
+
+
+@contextlib.contextmanager
+def _schema_errors() -> Iterator[None]:
+    # A database from a newer release (or a failed upgrade) is an administrator's sentence,
+    # not a traceback.
+    from sync.gateway.schema import GatewaySchemaError
+
+    try:
+        yield
+    except GatewaySchemaError as error:
+        raise CommandError(f"{error} ({error.reason})") from None
 
 
 def cmd_add_device(args: argparse.Namespace) -> int:
     """Register a device or the back office; print its client credentials as JSON."""
     admin, _, _ = _gateway_modules()
     try:
-        credentials = admin.add_device(
-            _db_url(args), tenant_code=args.tenant, mode=args.mode, device_id=args.device_id,
-            privileged=args.privileged, replace=args.replace,
-        )
+        with _schema_errors():
+            credentials = admin.add_device(
+                _db_url(args), tenant_code=args.tenant, mode=args.mode,
+                device_id=args.device_id, privileged=args.privileged, replace=args.replace,
+            )
     except admin.AdminError as error:
         raise CommandError(f"{error} ({error.reason})") from None
     print(credentials.model_dump_json())
@@ -64,8 +91,9 @@ def cmd_add_device(args: argparse.Namespace) -> int:
 def cmd_disable_device(args: argparse.Namespace) -> int:
     """Disable a device's registration; its tokens stop working at once."""
     admin, _, _ = _gateway_modules()
-    count = admin.disable_device(_db_url(args), tenant_code=args.tenant,
-                                 device_id=args.device_id)
+    with _schema_errors():
+        count = admin.disable_device(_db_url(args), tenant_code=args.tenant,
+                                     device_id=args.device_id)
     if count == 0:
         raise CommandError("No active registration of this device id in this tenant.", code=1)
     print(f"Disabled {args.device_id} ({count} registration(s)).", file=sys.stderr)
@@ -97,6 +125,8 @@ def _serve_options(parser: argparse.ArgumentParser, default: Any) -> None:
                         help="signed catalog bundle to serve at /catalog")
     parser.add_argument("--csv-dir", metavar="DIR", default=value(None),
                         help="folder for CSV file-linkage batches")
+    parser.add_argument("--workers", type=int, metavar="N", default=value(1),
+                        help="worker processes sharing the port and the database (default 1)")
     parser.add_argument("--data-dir", default=argparse.SUPPRESS)
 
 

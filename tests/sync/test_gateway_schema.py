@@ -37,7 +37,9 @@ from sync.gateway.schema import (
 )
 from sync.gateway.server import RunningGateway, start_in_thread
 from sync.gateway.store import GatewayStore
+from sync.protocol import DeviceCredentials
 from tests.sync.conftest import fetch_token
+from ui.cli import main
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "gateway" / "schema-0001.sqlite3"
 APPLICATIONS = "/madoguchi/v1/applications"
@@ -321,17 +323,36 @@ def test_workers_starting_together_migrate_once(racing_db_url: str) -> None:
         engine.dispose()
 
 
-def test_running_gateway_on_postgresql_by_url(
-    fresh_postgres_url: str, make_payload_json: Callable[..., dict[str, Any]]
+def test_cli_takes_a_postgresql_url(
+    fresh_postgres_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    assert fresh_postgres_url.startswith("postgresql+psycopg://")
+    code = main(["gateway", "add-device", "--db", fresh_postgres_url, "--tenant", "131016",
+                 "--mode", "kiosk", "--device-id", "KIOSK-TEST"])
+    assert code == 0
+    credentials = DeviceCredentials.model_validate_json(capsys.readouterr().out)
     running: RunningGateway = start_in_thread(fresh_postgres_url)
     try:
-        kiosk = add_device(fresh_postgres_url, tenant_code="131016", mode="kiosk",
-                           device_id="KIOSK-TEST")
-        body = make_payload_json()
-        key = {"Idempotency-Key": body["metadata"]["applicationId"],
-               "Authorization": f"Bearer {fetch_token(running.url, kiosk)}"}
-        response = httpx.post(f"{running.url}{APPLICATIONS}", json=body, headers=key)
-        assert response.status_code == 201, response.text
+        meta = httpx.get(f"{running.url}/madoguchi/v1/meta", headers={
+            "Authorization": f"Bearer {fetch_token(running.url, credentials)}"})
+        assert meta.json()["result"][0]["deviceId"] == "KIOSK-TEST"
     finally:
         running.stop()
+
+
+def test_cli_explains_a_database_of_a_newer_release(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "gateway.sqlite3"
+    make_engine(f"sqlite:///{path}").dispose()
+    with sqlite3.connect(path) as plain:
+        plain.execute("UPDATE alembic_version SET version_num = '9999'")
+    for command_line in (["add-device", "--tenant", "131016", "--mode", "kiosk"],
+                         ["disable-device", "--tenant", "131016", "--device-id", "KIOSK-TEST"],
+                         ["serve", "--port", "0"]):
+        code = main(["gateway", *command_line, "--db", f"sqlite:///{path}"])
+        assert code == 2
+        err = capsys.readouterr().err
+        assert "newer release (schema 9999)" in err
+        assert "(newer_schema)" in err
+        assert "Traceback" not in err
