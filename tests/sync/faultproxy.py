@@ -63,7 +63,7 @@ class Fault:
     kind: FaultKind
     after_bytes: int = 0  # RESET: request body bytes forwarded before the reset
     chunk: int = 16  # SLOW: bytes per write
-    delay_s: float = 0.0  # SLOW: pause before each write
+    delay_s: float = 0.0  # SLOW: pause between writes
     status: int = 503  # CANNED
     body: bytes = b""  # CANNED
     headers: tuple[tuple[str, str], ...] = ()  # CANNED
@@ -75,7 +75,12 @@ class Fault:
 
     @classmethod
     def reset(cls, after_bytes: int = 0) -> Fault:
-        """Forward the head and the first ``after_bytes`` of the body, then reset (RST)."""
+        """Forward the head and the first ``after_bytes`` of the body, then reset (RST).
+
+        The gateway sees a truncated request and must store nothing. With ``after_bytes`` at
+        or past the body's length the whole request goes up before the reset, and the gateway
+        may commit: then it is a commit-then-reset.
+        """
         return cls(FaultKind.RESET, after_bytes=after_bytes)
 
     @classmethod
@@ -130,24 +135,28 @@ def random_plan(rng: random.Random, weights: Mapping[Fault, float]) -> FaultPlan
     """A plan drawing each connection's fault from ``weights`` with ``rng`` (seeded: replayable).
 
     Args:
-        rng: The run's seeded generator; draws happen in accept order.
+        rng: The run's seeded generator; one draw per faultable request, in arrival order.
         weights: Relative weight of each fault.
 
     Returns:
         The plan.
     """
     faults = list(weights)
-    cumulative = list(weights.values())
+    relative = list(weights.values())
 
     def plan(_index: int) -> Fault:
-        return rng.choices(faults, weights=cumulative)[0]
+        return rng.choices(faults, weights=relative)[0]
 
     return plan
 
 
 @dataclass
 class Connection:
-    """What happened on one proxied connection (method and path only: never bodies)."""
+    """What happened on one proxied connection.
+
+    Request bodies are never kept. The gateway's response is, so that a test of a lost answer
+    can read the 受付番号 the client never saw (receipts carry ids and numbers only).
+    """
 
     index: int
     fault: Fault = field(default_factory=Fault.passthrough)

@@ -140,10 +140,12 @@ def _soak(count: int, store: DraftStore, gateway: RunningGateway,
                 now += MAX_DELAY + dt.timedelta(seconds=1)
         faults = describe(proxy.connections)
         connections = len(proxy.connections)
+        proxy_errors = [c.error for c in proxy.connections if c.error]
     elapsed = time.monotonic() - started
     print(f"{count} applications, {connections} connections, {passes} passes, "
           f"{elapsed:.1f} s; faults {faults}")
     where = f"{SEED_ENV}={run_seed}"
+    assert proxy_errors == [], where  # the faults were the planned ones, not the proxy's own
 
     held = gateway_store.applications()
     per_id = collections.Counter(application.application_id for application in held)

@@ -70,7 +70,7 @@ FAULTS = st.sampled_from([
 # failure the same on every run.
 MACHINE = settings(max_examples=15, stateful_step_count=25, deadline=None, database=None,
                    derandomize=True, suppress_health_check=[HealthCheck.too_slow])
-MACHINE_SLOW = settings(MACHINE, max_examples=150, stateful_step_count=40)
+MACHINE_SLOW = settings(MACHINE, max_examples=80, stateful_step_count=40)
 
 
 @dataclass
