@@ -131,13 +131,14 @@ def _soak(count: int, store: DraftStore, gateway: RunningGateway,
     plan = soak_plan(random.Random(rng.randrange(2**32)))
     with FaultProxy(gateway.url, plan, script=script, hold_limit_s=30.0) as proxy:
         backoff = random.Random(rng.randrange(2**32))
-        with LinkageClient(proxy.url, credentials=kiosk, timeout=TIMEOUT_S) as client:
-            while store.outbox_counts().keys() - {"done"}:
-                passes += 1
-                assert passes <= 40 * (count // 50 + 1), f"no progress; {SEED_ENV}={run_seed}"
+        while store.outbox_counts().keys() - {"done"}:
+            passes += 1
+            assert passes <= 40 * (count // 50 + 1), f"no progress; {SEED_ENV}={run_seed}"
+            # A new client each pass, as after a restart: its token request meets faults too.
+            with LinkageClient(proxy.url, credentials=kiosk, timeout=TIMEOUT_S) as client:
                 deliver_due(store, client, now=now, rng=backoff)
-                # Past the longest backoff and Retry-After: every item left is due next pass.
-                now += MAX_DELAY + dt.timedelta(seconds=1)
+            # Past the longest backoff and Retry-After: every item left is due next pass.
+            now += MAX_DELAY + dt.timedelta(seconds=1)
         faults = describe(proxy.connections)
         connections = len(proxy.connections)
         proxy_errors = [c.error for c in proxy.connections if c.error]
