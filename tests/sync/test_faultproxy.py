@@ -20,7 +20,8 @@ from sync.protocol import API_PREFIX, IDEMPOTENCY_KEY_HEADER, ApplicationPayload
 from tests.sync.conftest import Bearer
 from tests.sync.faultproxy import Fault, FaultKind, FaultProxy, random_plan
 
-TIMEOUT_S = 0.3
+TIMEOUT_S = 0.3  # for the tests that wait for a client timeout
+PATIENT_S = 5.0  # for the others: a loaded machine must not turn them into timeouts
 SUBMIT = f"{API_PREFIX}/applications"
 
 
@@ -44,9 +45,16 @@ def http(proxy: FaultProxy, auth: dict[str, str]) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture
+def patient(proxy: FaultProxy, auth: dict[str, str]) -> Iterator[httpx.Client]:
+    """The same with a long timeout, for requests that must succeed."""
+    with httpx.Client(base_url=proxy.url, timeout=PATIENT_S, headers=auth) as client:
+        yield client
+
+
+@pytest.fixture
 def linkage(proxy: FaultProxy, kiosk_credentials: DeviceCredentials) -> Iterator[LinkageClient]:
     """The real client on the proxy, its token already fetched (past any fault)."""
-    with LinkageClient(proxy.url, credentials=kiosk_credentials, timeout=TIMEOUT_S) as client:
+    with LinkageClient(proxy.url, credentials=kiosk_credentials, timeout=PATIENT_S) as client:
         client.token()
         assert proxy.idle()
         proxy.connections.clear()
@@ -65,11 +73,11 @@ def _only(proxy: FaultProxy) -> Any:
 
 
 def test_passthrough_forwards_and_forces_one_request_per_connection(
-    proxy: FaultProxy, http: httpx.Client, gateway_store: GatewayStore,
+    proxy: FaultProxy, patient: httpx.Client, gateway_store: GatewayStore,
     make_payload_json: Callable[..., dict[str, Any]],
 ) -> None:
-    first = _post(http, make_payload_json())
-    second = _post(http, make_payload_json())
+    first = _post(patient, make_payload_json())
+    second = _post(patient, make_payload_json())
     assert first.status_code == second.status_code == 201
     assert first.headers["connection"] == "close"
     assert proxy.idle()
@@ -154,11 +162,12 @@ def test_black_hole_reads_nothing_and_is_let_go_on_stop(
 
 
 def test_slow_body_within_the_timeout_arrives_whole(
-    proxy: FaultProxy, http: httpx.Client, make_payload_json: Callable[..., dict[str, Any]],
+    proxy: FaultProxy, patient: httpx.Client,
+    make_payload_json: Callable[..., dict[str, Any]],
 ) -> None:
     proxy.push(Fault.slow(chunk=64, delay_s=0.01))
     started = time.monotonic()
-    response = _post(http, make_payload_json())
+    response = _post(patient, make_payload_json())
     elapsed = time.monotonic() - started
     assert response.status_code == 201
     assert response.json()["result"][0]["uketsukeBango"]
@@ -225,7 +234,7 @@ def test_script_comes_first_then_the_plan_and_a_seed_replays_it(gateway: Running
     def kinds(seed: int) -> list[tuple[FaultKind, int]]:
         with FaultProxy(gateway.url, random_plan(random.Random(seed), weights),
                         script=[Fault.canned(500)]) as proxy, \
-                httpx.Client(base_url=proxy.url, timeout=2.0) as http:
+                httpx.Client(base_url=proxy.url, timeout=PATIENT_S) as http:
             statuses = [http.get("/health").status_code for _ in range(20)]
             assert proxy.idle()
             return [(c.fault.kind, s) for c, s in zip(proxy.connections, statuses, strict=True)]
@@ -263,7 +272,7 @@ def test_stop_ends_held_connections_and_leaks_no_thread(
 def test_match_exempts_calls_without_using_up_the_script(gateway: RunningGateway) -> None:
     with FaultProxy(gateway.url, script=[Fault.canned(503)],
                     match=lambda method, _path: method == "POST") as proxy, \
-            httpx.Client(base_url=proxy.url, timeout=2.0) as http:
+            httpx.Client(base_url=proxy.url, timeout=PATIENT_S) as http:
         assert http.get("/health").status_code == 200
         assert http.post("/health").status_code == 503
         assert http.post("/health").status_code == 405  # the script is used up
