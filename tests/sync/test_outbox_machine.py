@@ -260,10 +260,20 @@ def world(gateway: RunningGateway, kiosk_credentials: DeviceCredentials,
         engine.dispose()
 
 
+def machine_in(world: World) -> type[OutboxMachine]:
+    """The machine class bound to this test's world (Hypothesis builds it with no arguments)."""
+
+    class Bound(OutboxMachine):
+        def __init__(self) -> None:
+            super().__init__(world)
+
+    return Bound
+
+
 def test_outbox_state_machine(world: World) -> None:
-    run_state_machine_as_test(lambda: OutboxMachine(world), settings=MACHINE)
+    run_state_machine_as_test(machine_in(world), settings=MACHINE)
 
 
 @pytest.mark.slow
 def test_outbox_state_machine_long(world: World) -> None:
-    run_state_machine_as_test(lambda: OutboxMachine(world), settings=MACHINE_SLOW)
+    run_state_machine_as_test(machine_in(world), settings=MACHINE_SLOW)
