@@ -24,53 +24,20 @@ from desk.catalog.bundle import (
 )
 from desk.durable import atomic_write
 from desk.errors import CatalogError, DeskError
-from ui.cli_common import CommandError, profile_dir
+from ui.cli_common import KNOWN_MESSAGES, CommandError, profile_dir
+from ui.cli_common import explain as common_explain
 
 MAX_VALID_DAYS = 3650
 
-_EXPLANATIONS = {
-    "catalog.bundle_malformed": "The file is not a catalog bundle (damaged, truncated or "
-                                "hand-edited).",
-    "catalog.bundle_format": "The bundle uses a format this release does not know.",
-    "catalog.bundle_unsigned": "The bundle is not signed.",
-    "catalog.bundle_unknown_key": "The bundle is signed by a key this device does not trust "
-                                  "(key id {key_id}).",
-    "catalog.bundle_bad_signature": "The signature does not match: the bundle was altered "
-                                    "after signing, or signed by another key.",
-    "catalog.bundle_digest": "The bundle's files do not match the digest it declares.",
-    "catalog.bundle_path": "The bundle names a file outside the catalog folder ({path}).",
-    "catalog.bundle_expired": "The bundle (version {version}) expired at {expires_at}; sign it "
-                              "again with a new expiry.",
-    "catalog.bundle_rollback": "Version {version} is older than the installed version "
-                               "{installed}.",
-    "catalog.bundle_replay": "Version {version} is installed already with other content; a new "
-                             "catalog needs a new version number.",
-    "catalog.bundle_broken": "The catalog inside the bundle does not load: {file}:{line}: "
-                             "{key}: expected {expected}.",
-    "catalog.bundle_unreadable": "The bundle could not be unpacked to a temporary folder.",
-    "catalog.bundle_source": "The catalog folder holds a file that cannot be signed ({file}: "
-                             "{reason}; symlinks and non-UTF-8 files are refused).",
-    "catalog.key_invalid": "The key file is not an Ed25519 key of the expected kind ({reason}).",
-    "catalog.missing": "There is no catalog folder at {file}.",
-}
-
-
 def explain(error: DeskError) -> str:
     """A sentence for a catalog maintainer, with the message id for support."""
-    template = _EXPLANATIONS.get(error.message_id)
-    if template is None:  # a loader error of the folder being signed: file:line: key
-        params = error.params
-        if "file" in params and "expected" in params:
-            text = (f"{params['file']}:{params.get('line', 1)}: {params.get('key', '')}: "
-                    f"expected {params['expected']}. Run `madoguchi catalog lint`.")
-        else:
-            text = "The catalog could not be signed or checked."
-    else:
-        try:
-            text = template.format(**error.params)
-        except (KeyError, IndexError):
-            text = template
-    return f"{text} ({error.message_id})"
+    params = error.params
+    if error.message_id not in KNOWN_MESSAGES and "file" in params and "expected" in params:
+        # A loader error of the folder being signed: point at file:line: key.
+        return (f"{params['file']}:{params.get('line', 1)}: {params.get('key', '')}: "
+                f"expected {params['expected']}. Run `madoguchi catalog lint`. "
+                f"({error.message_id})")
+    return common_explain(error)
 
 
 def _read(path: Path, what: str) -> bytes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import os
 import sys
@@ -70,6 +71,52 @@ _EXPLANATIONS = {
     "account.login_invalid": "Login ids use 2-32 characters: a-z, 0-9, '.', '_' and '-'.",
     "account.role_invalid": "The role must be volunteer, staff or supervisor.",
     "policy.denied": "Only a supervisor may manage accounts on this device.",
+    # Registration with the gateway (madoguchi enroll --credentials, sync register).
+    "enrol.credentials_invalid": "The credentials file is not the JSON printed by "
+                                 "`madoguchi gateway add-device`.",
+    "enrol.gateway_needed": "Registering needs the gateway: give --gateway URL.",
+    "enrol.gateway_tenant": "These credentials belong to another municipality: this device "
+                            "is enrolled for tenant {tenant}. Nothing was changed.",
+    "enrol.gateway_mode": "These credentials are for another kind of device: this device is "
+                          "a {mode}. Create the device at the gateway with --mode {mode}. "
+                          "Nothing was changed.",
+    "enrol.gateway_device": "These credentials are for another device id: this device is "
+                            "{device}. Create it at the gateway with --device-id {device}. "
+                            "Nothing was changed.",
+    "enrol.device_mismatch": "These credentials are for another device id: this device is "
+                             "{device}. Create it at the gateway with --device-id {device} "
+                             "(add --replace for new credentials). Nothing was changed.",
+    "enrol.gateway_refused": "The gateway refused these credentials (HTTP {status}): they "
+                             "may have been replaced or disabled. Nothing was changed.",
+    "enrol.gateway_untrusted": "The gateway's certificate is not signed by the configured "
+                               "CA bundle. Nothing was sent and nothing was changed.",
+    "enrol.gateway_unreachable": "The gateway cannot be reached ({status}). Check the URL and "
+                                 "the network, or enrol without --credentials and register "
+                                 "later with `madoguchi sync register`. Nothing was changed.",
+    # Signed catalog bundles (madoguchi catalog sign|verify, updates).
+    "catalog.bundle_malformed": "The file is not a catalog bundle (damaged, truncated or "
+                                "hand-edited).",
+    "catalog.bundle_format": "The bundle uses a format this release does not know.",
+    "catalog.bundle_unsigned": "The bundle is not signed.",
+    "catalog.bundle_unknown_key": "The bundle is signed by a key this device does not trust "
+                                  "(key id {key_id}).",
+    "catalog.bundle_bad_signature": "The signature does not match: the bundle was altered "
+                                    "after signing, or signed by another key.",
+    "catalog.bundle_digest": "The bundle's files do not match the digest it declares.",
+    "catalog.bundle_path": "The bundle names a file outside the catalog folder ({path}).",
+    "catalog.bundle_expired": "The bundle (version {version}) expired at {expires_at}; sign it "
+                              "again with a new expiry.",
+    "catalog.bundle_rollback": "Version {version} is older than the installed version "
+                               "{installed}.",
+    "catalog.bundle_replay": "Version {version} is installed already with other content; a new "
+                             "catalog needs a new version number.",
+    "catalog.bundle_broken": "The catalog inside the bundle does not load: {file}:{line}: "
+                             "{key}: expected {expected}.",
+    "catalog.bundle_unreadable": "The bundle could not be unpacked to a temporary folder.",
+    "catalog.bundle_source": "The catalog folder holds a file that cannot be signed ({file}: "
+                             "{reason}; symlinks and non-UTF-8 files are refused).",
+    "catalog.key_invalid": "The key file is not an Ed25519 key of the expected kind ({reason}).",
+    "catalog.missing": "There is no catalog folder at {file}.",
 }
 
 
@@ -82,9 +129,16 @@ class CommandError(Exception):
         self.cause = cause  # the domain error behind it, for callers that can carry on
 
 
+KNOWN_MESSAGES = frozenset(_EXPLANATIONS)
+"""Message ids that have an administrator's sentence."""
+
+
 def explain(error: DeskError) -> str:
     """A sentence for an administrator; the message id is always included for support."""
     text = _EXPLANATIONS.get(error.message_id, "The operation failed.")
+    # A sentence missing one of its parameters is still better than none.
+    with contextlib.suppress(KeyError, IndexError, ValueError):
+        text = text.format(**error.params)
     return f"{text} ({error.message_id})"
 
 

@@ -26,7 +26,7 @@ from ui.cli_common import (
     profile_dir,
     read_passphrase,
 )
-from ui.cli_sync import explain_sync, read_credentials_text
+from ui.cli_sync import read_credentials_text
 
 BOOTSTRAP_ACTOR = "enrolment"  # audit name of the first supervisor's creation
 
@@ -56,7 +56,7 @@ def cmd_enroll(args: argparse.Namespace) -> int:
                         registration=registration_of(credentials) if credentials else None,
                         register=check)
     except DeskError as error:
-        raise CommandError(explain_sync(error)) from None
+        raise CommandError(explain(error)) from None
     print(f"Enrolled {device.device_id}: mode {device.mode}, tenant {device.tenant_code}, "
           f"desk {device.desk_id}, key in the {device.key_store}.")
     if device.registered:

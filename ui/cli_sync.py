@@ -38,30 +38,6 @@ from ui.cli_common import (
 
 EXIT_SENT, EXIT_ATTENTION, EXIT_SENDING_OFF, EXIT_NOT_YET = 0, 1, 2, 3
 
-# Sentences for registration and sending, by message id (the rest: cli_common.explain).
-_EXPLANATIONS = {
-    "enrol.credentials_invalid": "The credentials file is not the JSON printed by "
-                                 "`madoguchi gateway add-device`.",
-    "enrol.gateway_needed": "Registering needs the gateway: give --gateway URL.",
-    "enrol.gateway_tenant": "These credentials belong to another municipality: this device "
-                            "is enrolled for tenant {tenant}. Nothing was changed.",
-    "enrol.gateway_mode": "These credentials are for another kind of device: this device is "
-                          "a {mode}. Create the device at the gateway with --mode {mode}. "
-                          "Nothing was changed.",
-    "enrol.gateway_device": "These credentials are for another device id: this device is "
-                            "{device}. Create it at the gateway with --device-id {device}. "
-                            "Nothing was changed.",
-    "enrol.device_mismatch": "These credentials are for another device id: this device is "
-                             "{device}. Create it at the gateway with --device-id {device} "
-                             "(add --replace for new credentials). Nothing was changed.",
-    "enrol.gateway_refused": "The gateway refused these credentials (HTTP {status}): they "
-                             "may have been replaced or disabled. Nothing was changed.",
-    "enrol.gateway_untrusted": "The gateway's certificate is not signed by the configured "
-                               "CA bundle. Nothing was sent and nothing was changed.",
-    "enrol.gateway_unreachable": "The gateway cannot be reached ({status}). Check the URL and "
-                                 "the network, or enrol without --credentials and register "
-                                 "later with `madoguchi sync register`. Nothing was changed.",
-}
 
 _STATE_TEXT = {
     SyncState.IDLE: "the gateway answered",
@@ -76,13 +52,6 @@ _STATE_TEXT = {
     SyncState.STOPPED: "stopped",
 }
 
-
-def explain_sync(error: DeskError) -> str:
-    """An administrator's sentence for a registration error (message id included)."""
-    template = _EXPLANATIONS.get(error.message_id)
-    if template is None:
-        return explain(error)
-    return f"{template.format(**error.params)} ({error.message_id})"
 
 
 def exit_code(state: SyncState, overview: OutboxOverview) -> int:
@@ -215,7 +184,7 @@ def cmd_sync_register(args: argparse.Namespace) -> int:
         updated = register_enrolled(profile, device, keys, registration_of(credentials),
                                     gateway_url=args.gateway, register=check)
     except DeskError as error:
-        raise CommandError(explain_sync(error)) from None
+        raise CommandError(explain(error)) from None
     print(f"Registered {updated.device_id} with {updated.gateway_url}: applications are sent "
           "from now on.")
     return 0
