@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ssl
 from pathlib import Path
 
@@ -16,8 +17,13 @@ USER_AGENT = f"madoguchi-desk/{__version__}"
 CONNECT_TIMEOUT_S = 5.0
 
 
+@functools.lru_cache(maxsize=8)
 def tls_context(ca_bundle: Path | None = None) -> ssl.SSLContext:
-    """Build the TLS settings of every gateway connection.
+    """Build the TLS settings of every gateway connection (once per bundle per process).
+
+    Loading a CA store takes about 0.1 s and a context is safe to share between threads and
+    clients, so a client made for every worker pass reuses it; a changed bundle file is read
+    at the next start.
 
     Args:
         ca_bundle: PEM file of the CA certificates to trust. When given, ONLY these are
