@@ -25,6 +25,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from sync.gateway.context import GatewayContext
+from sync.gateway.documentation import TOKEN_ANSWERS
 from sync.gateway.envelope import FORBIDDEN, UNAUTHENTICATED, EnvelopeError, api_error
 from sync.gateway.models import AccessToken, Device
 from sync.protocol import SCOPES_BY_MODE, TOKEN_PATH, ErrorCode, Scope, TokenResponse
@@ -304,7 +305,8 @@ def build_router(context: GatewayContext) -> APIRouter:
     """The token endpoint ``POST /oauth2/token`` (client credentials grant only)."""
     router = APIRouter()
 
-    @router.post(TOKEN_PATH, tags=["oauth2"], summary="アクセストークンの発行")
+    @router.post(TOKEN_PATH, tags=["oauth2"], summary="アクセストークンの発行",
+                 responses=TOKEN_ANSWERS)
     async def token(request: Request) -> Response:
         try:
             content_type = request.headers.get("content-type", "").split(";")[0].strip()

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from sync.gateway import lifecycle
 from sync.gateway.auth import Caller, requires
 from sync.gateway.context import GatewayContext
+from sync.gateway.documentation import OutboundEnvelope, StatusEnvelope, answers
 from sync.gateway.envelope import api_error, error, success
 from sync.gateway.lifecycle import Outcome
 from sync.protocol import (
@@ -33,11 +34,13 @@ def build_router(context: GatewayContext) -> APIRouter:
     """``GET /outbound`` and ``POST /applications/{id}/status`` (back office only)."""
     router = APIRouter(tags=["backoffice"])
 
-    @router.get(OUTBOUND_PATH, summary="受付済み申請の取得（申請管理）")
+    @router.get(OUTBOUND_PATH, summary="受付済み申請の取得（申請管理）",
+                responses=answers({200: OutboundEnvelope}, 400, 401, 403))
     def outbound(
         caller: Annotated[Caller, requires(Scope.OUTBOUND_READ)],
         status: ApplicationStatusCode | None = None,
-        since: Annotated[int, Query(ge=0)] = 0,
+        # le: SQLite's INTEGER range; a larger position was a 500 (found by schemathesis).
+        since: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
         limit: Annotated[int, Query(ge=1, le=FEED_PAGE_LIMIT)] = FEED_PAGE_LIMIT,
     ) -> Response:
         items = lifecycle.outbound(
@@ -59,7 +62,8 @@ def build_router(context: GatewayContext) -> APIRouter:
         )
 
     @router.post(f"{API_PREFIX}/applications/{{application_id}}/status",
-                 summary="審査状況の報告（申請管理）")
+                 summary="審査状況の報告（申請管理）",
+                 responses=answers({200: StatusEnvelope}, 400, 401, 403, 404, 409))
     def report_status(
         application_id: str,
         report: StatusReport,

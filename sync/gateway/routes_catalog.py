@@ -13,6 +13,7 @@ from fastapi.responses import Response
 from desk.catalog.bundle import MAX_BUNDLE_BYTES, bundle_etag
 from sync.gateway.auth import Caller, requires
 from sync.gateway.context import GatewayContext
+from sync.gateway.documentation import CATALOG_ANSWERS
 from sync.gateway.envelope import error
 from sync.protocol import API_PREFIX, Scope
 
@@ -72,7 +73,7 @@ def build_router(context: GatewayContext) -> APIRouter:
     bundle_file = _BundleFile()
 
     @router.get(CATALOG_PATH, tags=["catalog"], summary="署名付き手続カタログ",
-                response_class=Response)
+                response_class=Response, responses=CATALOG_ANSWERS)
     def catalog(
         request: Request,
         caller: Annotated[Caller, requires(Scope.CATALOG_READ)],

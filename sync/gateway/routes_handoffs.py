@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from sync.gateway.auth import Caller, requires
 from sync.gateway.context import GatewayContext
+from sync.gateway.documentation import HandoffEnvelope, HandoffReceiptEnvelope, answers
 from sync.gateway.envelope import BAD_REQUEST, api_error, error, success
 from sync.gateway.handoffs import PushOutcome, pick_up_handoff, push_handoff
 from sync.protocol import API_PREFIX, ErrorCode, HandoffRequest, Scope
@@ -29,7 +30,9 @@ def build_router(context: GatewayContext) -> APIRouter:
     """``POST /handoffs`` (kiosk, desk, counter) and ``GET /handoffs/{code}`` (counter only)."""
     router = APIRouter(tags=["handoffs"])
 
-    @router.post(HANDOFFS_PATH, status_code=201, summary="窓口への引継ぎの登録")
+    @router.post(HANDOFFS_PATH, status_code=201, summary="窓口への引継ぎの登録",
+                 responses=answers({201: HandoffReceiptEnvelope, 200: HandoffReceiptEnvelope},
+                                   400, 401, 403, 409))
     def push(
         body: HandoffRequest,
         request: Request,
@@ -63,7 +66,8 @@ def build_router(context: GatewayContext) -> APIRouter:
             headers={"Location": location},
         )
 
-    @router.get(f"{HANDOFFS_PATH}/{{code}}", summary="引継ぎの受取（窓口のみ）")
+    @router.get(f"{HANDOFFS_PATH}/{{code}}", summary="引継ぎの受取（窓口のみ）",
+                responses=answers({200: HandoffEnvelope}, 401, 403, 404))
     def pick_up(
         code: str,
         request: Request,

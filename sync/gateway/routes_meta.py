@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from desk.catalog.bundle import bundle_version
 from sync.gateway.auth import Caller, requires
 from sync.gateway.context import GatewayContext
+from sync.gateway.documentation import MetaEnvelope, answers
 from sync.gateway.envelope import success
 from sync.gateway.store import TOKYO
 from sync.protocol import (
@@ -29,7 +30,8 @@ def build_router(context: GatewayContext) -> APIRouter:
     def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @router.get(f"{API_PREFIX}/meta", tags=["meta"], summary="サーバー情報")
+    @router.get(f"{API_PREFIX}/meta", tags=["meta"], summary="サーバー情報",
+                responses=answers({200: MetaEnvelope}, 401, 403))
     def meta(request: Request, caller: Annotated[Caller, requires(Scope.META_READ)]) -> Response:
         info = Meta(
             server_time=context.clock().astimezone(TOKYO),

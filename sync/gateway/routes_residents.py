@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from sync.gateway.auth import Caller, requires
 from sync.gateway.context import GatewayContext
+from sync.gateway.documentation import CandidateEnvelope, answers
 from sync.gateway.envelope import BAD_REQUEST, api_error, error, success
 from sync.gateway.registry import match_residents
 from sync.protocol import API_PREFIX, ErrorCode, ResidentQuery, Scope
@@ -28,7 +29,8 @@ def build_router(context: GatewayContext) -> APIRouter:
     """
     router = APIRouter(tags=["residents"])
 
-    @router.post(RESIDENTS_MATCH_PATH, summary="住民の照合（窓口のみ）")
+    @router.post(RESIDENTS_MATCH_PATH, summary="住民の照合（窓口のみ）",
+                 responses=answers({200: CandidateEnvelope}, 400, 401, 403))
     def match(
         query: ResidentQuery,
         request: Request,
