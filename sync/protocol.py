@@ -85,7 +85,8 @@ class ApplicationMetadata(_RequestModel):
     channel: Literal["kiosk", "desk", "counter"]
     sosashaid: str | None = Field(default=None, min_length=1, max_length=64)
     captured_at: AwareDatetime
-    audit_head: str | None = Field(default=None, max_length=128)
+    # Hex only: a NUL here was a 500 on PostgreSQL, which refuses NUL in text columns.
+    audit_head: str | None = Field(default=None, max_length=128, pattern=r"^[0-9a-f]*$")
 
 
 class ProcedureData(_RequestModel):

@@ -23,6 +23,7 @@ from sync.protocol import (
     IDEMPOTENCY_KEY_HEADER,
     REPLAYED_HEADER,
     SUPPORTED_SCHEMA_VERSIONS,
+    ApplicationId,
     ApplicationPayload,
     ErrorCode,
     Receipt,
@@ -128,8 +129,8 @@ def build_router(context: GatewayContext) -> APIRouter:
     def status_feed(
         request: Request,
         caller: Annotated[Caller, requires(Scope.APPLICATIONS_READ)],
-        # le: SQLite's INTEGER range; a larger cursor was a 500 (found by schemathesis).
-        cursor: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
+        # le: the range of the seq column (PostgreSQL INTEGER); beyond it was a 500 (schemathesis).
+        cursor: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
         limit: Annotated[int, Query(ge=1, le=FEED_PAGE_LIMIT)] = FEED_PAGE_LIMIT,
         updated_since: Annotated[AwareDatetime | None, Query(alias="updatedSince")] = None,
     ) -> Response:
@@ -153,9 +154,9 @@ def build_router(context: GatewayContext) -> APIRouter:
         )
 
     @router.get(f"{APPLICATIONS_PATH}/{{application_id}}", summary="申請状況の照会",
-                responses=answers({200: StatusEnvelope}, 401, 403, 404))
+                responses=answers({200: StatusEnvelope}, 400, 401, 403, 404))
     def get_application(
-        application_id: str,
+        application_id: ApplicationId,  # a malformed id was a 500 on PostgreSQL (NUL)
         request: Request,
         caller: Annotated[Caller, requires(Scope.APPLICATIONS_READ)],
     ) -> Response:
@@ -177,7 +178,7 @@ def build_router(context: GatewayContext) -> APIRouter:
     @router.post(f"{APPLICATIONS_PATH}/{{application_id}}/withdraw", summary="申請の取下げ",
                  responses=answers({200: StatusEnvelope}, 400, 401, 403, 404, 409))
     def withdraw_application(
-        application_id: str,
+        application_id: ApplicationId,  # a malformed id was a 500 on PostgreSQL (NUL)
         request: Request,
         caller: Annotated[Caller, requires(Scope.APPLICATIONS_WRITE)],
         body: Annotated[WithdrawRequest | None, Body()] = None,

@@ -17,6 +17,7 @@ from sync.gateway.lifecycle import Outcome
 from sync.protocol import (
     API_PREFIX,
     FEED_PAGE_LIMIT,
+    ApplicationId,
     ApplicationStatusCode,
     ErrorCode,
     Scope,
@@ -39,8 +40,8 @@ def build_router(context: GatewayContext) -> APIRouter:
     def outbound(
         caller: Annotated[Caller, requires(Scope.OUTBOUND_READ)],
         status: ApplicationStatusCode | None = None,
-        # le: SQLite's INTEGER range; a larger position was a 500 (found by schemathesis).
-        since: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
+        # le: the range of the seq column (PostgreSQL INTEGER); beyond it was a 500 (schemathesis).
+        since: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
         limit: Annotated[int, Query(ge=1, le=FEED_PAGE_LIMIT)] = FEED_PAGE_LIMIT,
     ) -> Response:
         items = lifecycle.outbound(
@@ -65,7 +66,7 @@ def build_router(context: GatewayContext) -> APIRouter:
                  summary="審査状況の報告（申請管理）",
                  responses=answers({200: StatusEnvelope}, 400, 401, 403, 404, 409))
     def report_status(
-        application_id: str,
+        application_id: ApplicationId,  # a malformed id was a 500 on PostgreSQL (NUL)
         report: StatusReport,
         request: Request,
         caller: Annotated[Caller, requires(Scope.STATUS_WRITE)],

@@ -193,3 +193,18 @@ def test_one_application_raced_to_two_gateways_is_one_record(
     assert [a.application_id for a in stored].count(key) == 1
     numbers = [a.uketsuke_bango for a in stored]
     assert len(numbers) == len(set(numbers))
+
+
+def test_nul_characters_are_refused_not_a_server_error(
+    devices: dict[str, Device], make_payload_json: PayloadJson
+) -> None:
+    # PostgreSQL refuses NUL in text columns; such input must be a 400, never a 500.
+    kiosk, office = devices["kiosk"], devices["backoffice"]
+    for response in (kiosk.http.get(f"{APPLICATIONS}/01J000000000000000000%00ZZZZ"),
+                     kiosk.http.post(f"{APPLICATIONS}/01J000000000000000000%00ZZZZ/withdraw"),
+                     office.http.post(f"{APPLICATIONS}/01J000000000000000000%00ZZZZ/status",
+                                      json={"status": "FORWARDED", "version": 1})):
+        assert response.status_code == 400, response.text
+    body = make_payload_json()
+    body["metadata"]["auditHead"] = "ab\u0000cd"
+    assert kiosk.submit(body).status_code == 400

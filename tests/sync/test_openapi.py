@@ -8,9 +8,10 @@ device and channel and a matching Idempotency-Key, so generated applications are
 
 from __future__ import annotations
 
+import functools
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from sync.gateway.context import GatewaySettings
 from sync.gateway.registry import seed_demo_registry
 from sync.gateway.server import RunningGateway, start_in_thread
 from sync.protocol import DeviceCredentials
+from tests.postgres import PostgresCluster
 from tests.sync.conftest import TENANT, fetch_token
 from ui.cli import main
 
@@ -81,17 +83,27 @@ class Callers:
         return {"Authorization": f"Bearer {token}"}
 
 
-@pytest.fixture(scope="module")
-def fuzzed_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningGateway]:
-    folder = tmp_path_factory.mktemp("fuzz")
+@pytest.fixture(scope="module",
+                params=["sqlite", pytest.param("postgresql", marks=pytest.mark.slow)])
+def fuzzed_gateway(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningGateway]:
+    dropped: Callable[[], None] = lambda: None  # noqa: E731
+    if request.param == "sqlite":
+        db_url = f"sqlite:///{tmp_path_factory.mktemp('fuzz') / 'gateway.db'}"
+    else:
+        cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
+        name = cluster.create_database(template=request.getfixturevalue("postgres_template"))
+        db_url = cluster.url(name)
+        dropped = functools.partial(cluster.drop_database, name)
     # Long-lived tokens: a thorough run takes longer than the usual five minutes.
-    running = start_in_thread(f"sqlite:///{folder / 'gateway.db'}",
-                              settings=GatewaySettings(token_ttl_s=3600))
+    running = start_in_thread(db_url, settings=GatewaySettings(token_ttl_s=3600))
     try:
         seed_demo_registry(running.db_url, TENANT)
         yield running
     finally:
         running.stop()
+        dropped()
 
 
 @pytest.fixture(scope="module")
