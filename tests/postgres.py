@@ -5,13 +5,16 @@ from __future__ import annotations
 import contextlib
 import itertools
 import os
-import pwd
 import shutil
 import socket
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pwd
 
 SUPERUSER = "madoguchi"
 # Users a cluster may run as when the tests run as root (initdb refuses root), in order.
@@ -41,8 +44,10 @@ def find_bin_dir() -> Path | None:
 
 def _runner() -> tuple[list[str], pwd.struct_passwd | None]:
     """The command prefix that drops root (initdb refuses it), and the user it becomes."""
-    if os.geteuid() != 0:
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
         return [], None
+    import pwd  # POSIX only, and only needed as root
+
     setpriv = shutil.which("setpriv")
     if setpriv is None:
         raise PostgresUnavailableError("PostgreSQL cannot run as root and setpriv is not installed")

@@ -113,6 +113,7 @@ def in_thread(shared_db_url: str) -> Iterator[RunningGateway]:
         running.stop()
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="stops the workers with SIGINT (POSIX)")
 def test_worker_processes_share_tokens_keys_and_numbers(
     workers: GatewayProcess, in_thread: RunningGateway, shared_db_url: str,
     make_payload_json: PayloadJson,
