@@ -29,6 +29,7 @@ from pydantic import ValidationError
 
 from desk.errors import StoreError
 from desk.store.drafts import MAX_RETRY_DELAY, DraftStore, OutboxEntry, ServerStatus
+from desk.store.drafts import Receipt as StoredReceipt
 from sync.client import MAX_RETRY_AFTER_S, LinkageClient
 from sync.errors import (
     AuthenticationError,
@@ -199,21 +200,38 @@ def deliver_due(
     for application_id in batch.parked:
         log.warning("outbox item parked: payload unreadable (%s)", application_id)
     untouched = [entry.application_id for entry in batch.entries]
+    # Receipts of the pass, stored together at its end (see DraftStore.record_receipts): the
+    # items stay in flight until then, so a crash meanwhile sends them again and the gateway
+    # answers with the receipts it stored.
+    receipts: list[StoredReceipt] = []
     current: OutboxEntry | None = None
     try:
         for entry in batch.entries:
             untouched.remove(entry.application_id)
             current = entry
-            action, not_before = _deliver_one(store, client, entry, moment, rng, report)
+            action, not_before = _deliver_one(store, client, entry, moment, rng, receipts,
+                                              report)
             current = None
             if action in (Action.STOP, Action.PAUSE):
                 store.release(untouched, not_before=not_before)
                 untouched = []
                 break
     except Exception:
+        with contextlib.suppress(StoreError):
+            _store_receipts(store, receipts, report)
         _give_back(store, current, untouched, moment, rng)
         raise
+    _store_receipts(store, receipts, report)
     return report
+
+
+def _store_receipts(store: DraftStore, receipts: list[StoredReceipt],
+                    report: DeliveryReport) -> None:
+    """Store the pass's receipts; only then do they count as received."""
+    store.record_receipts(receipts)
+    for receipt in receipts:
+        report.received[receipt.application_id] = receipt.uketsuke_bango
+    receipts.clear()
 
 
 def _give_back(store: DraftStore, current: OutboxEntry | None, untouched: list[str],
@@ -234,9 +252,10 @@ def _give_back(store: DraftStore, current: OutboxEntry | None, untouched: list[s
 
 def _deliver_one(
     store: DraftStore, client: LinkageClient, entry: OutboxEntry, moment: dt.datetime,
-    rng: random.Random | None, report: DeliveryReport,
+    rng: random.Random | None, receipts: list[StoredReceipt], report: DeliveryReport,
 ) -> tuple[Action, dt.datetime | None]:
-    """Send one item and record the outcome; returns the action and, for PAUSE, until when."""
+    """Send one item and record the outcome (a receipt is added to `receipts` for the pass
+    to store); returns the action and, for PAUSE, until when."""
     application_id = entry.application_id
     try:
         payload = ApplicationPayload.model_validate(entry.payload)
@@ -252,8 +271,7 @@ def _deliver_one(
     except SyncError as error:
         return _on_error(store, entry, error, moment, rng, report)
     # Server time, never the device clock: the device clock may be days off.
-    store.record_receipt(application_id, receipt.uketsuke_bango, receipt.received_at)
-    report.received[application_id] = receipt.uketsuke_bango
+    receipts.append(StoredReceipt(application_id, receipt.uketsuke_bango, receipt.received_at))
     return Action.DONE, None
 
 

@@ -108,6 +108,15 @@ class LoadedDraft:
 
 
 @dataclass(frozen=True)
+class Receipt:
+    """The gateway's acknowledgement of one application: 受付番号 and server time."""
+
+    application_id: str
+    uketsuke_bango: str
+    received_at: dt.datetime
+
+
+@dataclass(frozen=True)
 class OutboxEntry:
     """A finalized application claimed for sending."""
 
@@ -503,8 +512,13 @@ class DraftStore:
                 .limit(limit)
             ).all()
             batch = ClaimedBatch()
+            # One query for the batch's drafts instead of one lookup (and flush) per item.
+            drafts = {row.id: row for row in session.scalars(
+                select(DraftRow).where(DraftRow.id.in_([item.application_id for item in rows])))}
             for item in rows:
-                draft = self._get(session, item.application_id)
+                draft = drafts.get(item.application_id)
+                if draft is None:
+                    raise StoreError("store.not_found")
                 try:
                     payload = self._open_payload(draft, item)
                 except KeyUnavailableError:
@@ -580,18 +594,38 @@ class DraftStore:
         self, application_id: str, uketsuke_bango: str, received_at: dt.datetime
     ) -> None:
         """Store the gateway's receipt, then purge the payload: the item is done."""
+        self.record_receipts([Receipt(application_id, uketsuke_bango, received_at)])
+
+    def record_receipts(self, receipts: Sequence[Receipt]) -> None:
+        """Store several receipts in one transaction (receipt first, then the purge).
+
+        The outbox records a whole pass at once: one commit and one audit head read instead
+        of one per application. A crash before the commit loses only the device's copy of
+        those receipts; the items go back to pending and resending them gets the gateway's
+        stored receipts again (same key, same body), so nothing is sent twice.
+        """
+        if not receipts:
+            return
+        ids = [r.application_id for r in receipts]
         with self._write() as session:
-            item = self._get_outbox(session, application_id)
-            draft = self._get(session, application_id)
-            draft.uketsuke_bango = uketsuke_bango
-            draft.received_at = received_at
-            draft.status = RECEIVED
-            draft.updated_at = _now()
-            item.state = DONE
-            item.payload = None
-            item.last_error = None
-            audit.append(session, actor=SYSTEM_ACTOR, action="application.received",
-                         subject=application_id)
+            drafts = {row.id: row for row in
+                      session.scalars(select(DraftRow).where(DraftRow.id.in_(ids)))}
+            items = {row.application_id: row for row in
+                     session.scalars(select(OutboxRow).where(OutboxRow.application_id.in_(ids)))}
+            if len(drafts) != len(set(ids)) or len(items) != len(set(ids)):
+                raise StoreError("store.not_found")
+            now = _now()
+            for receipt in receipts:
+                draft = drafts[receipt.application_id]
+                item = items[receipt.application_id]
+                draft.uketsuke_bango = receipt.uketsuke_bango
+                draft.received_at = receipt.received_at
+                draft.status = RECEIVED
+                draft.updated_at = now
+                item.state = DONE
+                item.payload = None
+                item.last_error = None
+            audit.append_many(session, [(SYSTEM_ACTOR, "application.received", i) for i in ids])
 
     def record_retry(self, application_id: str, next_attempt_at: dt.datetime, error: str) -> None:
         """Put an item back to pending with its next attempt time (survives restarts)."""
