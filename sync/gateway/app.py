@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from types import ModuleType
@@ -43,6 +44,8 @@ _CORE_ROUTERS: tuple[ModuleType, ...] = (
     routes_applications,
     routes_backoffice,
 )
+
+log = logging.getLogger(__name__)
 
 _SERVER_ERROR = "サーバーで問題が発生しました。時間をおいて再度送信してください。"
 
@@ -115,6 +118,11 @@ def create_app(
     @app.exception_handler(Exception)
     async def _on_crash(request: Request, exc: Exception) -> Response:
         # A JSON 500 envelope instead of a text page; the exception text is never sent.
+        # Operators see what broke by type and SQL error code only: exception texts can quote
+        # submitted values, and SQL parameters are hidden by the engine anyway.
+        route = getattr(request.scope.get("route"), "path", "-")  # the template, not the ids
+        log.error("gateway error on %s %s: %s (code %s)", request.method, route,
+                  type(exc).__name__, getattr(exc, "code", None) or "-")
         return error(500, href=request.url.path, detail=_SERVER_ERROR)
 
     for module in (*_CORE_ROUTERS, *extra):
